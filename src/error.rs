@@ -1,0 +1,204 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+/// The result type of every fallible brooklet call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in brooklet, split by what a caller does about it.
+///
+/// I/O failures (`Io`) may be retried or reported; corruption (`Corrupt`) needs an
+/// operator; a poisoned partition needs a reopen; argument errors need a code fix;
+/// concurrency outcomes (`RebalanceInProgress`, `StaleGeneration`, ...) are part of the
+/// normal life of a consumer group.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system I/O call failed on `path`.
+    #[error("I/O error on `{}`: {source}", path.display())]
+    Io {
+        /// The file or directory the call was made on.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Bytes on disk do not form valid data where valid data must be (a sealed segment,
+    /// an index, metadata). brooklet never skips such data silently.
+    #[error(
+        "corrupt data in `{}` at byte {offset}: {reason}; restore the file from a replica or backup, or delete the partition directory to drop it",
+        path.display()
+    )]
+    Corrupt {
+        /// The damaged file.
+        path: PathBuf,
+        /// Byte offset of the damage inside the file.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A byte buffer handed to the codec is not a valid Kafka RecordBatch v2.
+    #[error("malformed record batch at byte {offset}: {reason}")]
+    Format {
+        /// Byte offset in the buffer where decoding failed.
+        offset: usize,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// An earlier flush of this partition failed. The kernel may have dropped the dirty
+    /// pages, so a retried flush could report success for data that is gone: every later
+    /// write is refused until the broker is reopened, which recovers what was durable.
+    #[error(
+        "partition `{partition}` is poisoned by a failed flush ({reason}); reopen the broker to recover the durable prefix"
+    )]
+    Poisoned {
+        /// `<topic>-<partition>`.
+        partition: String,
+        /// The error the failed flush reported.
+        reason: String,
+    },
+
+    /// The topic does not exist.
+    #[error(
+        "topic `{topic}` does not exist; create it with `Broker::create_topic` or enable `auto_create_topics`"
+    )]
+    UnknownTopic {
+        /// The topic name asked for.
+        topic: String,
+    },
+
+    /// The topic exists but not with this partition.
+    #[error("topic `{topic}` has {partitions} partitions; partition {partition} does not exist")]
+    UnknownPartition {
+        /// The topic.
+        topic: String,
+        /// The partition asked for.
+        partition: u32,
+        /// How many partitions the topic has.
+        partitions: u32,
+    },
+
+    /// `create_topic` on a name that is taken.
+    #[error("topic `{topic}` already exists")]
+    TopicExists {
+        /// The topic name.
+        topic: String,
+    },
+
+    /// A topic name breaks Kafka's naming rules.
+    #[error("invalid topic name `{name}`: {reason}")]
+    InvalidTopicName {
+        /// The rejected name.
+        name: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
+    /// A record (or batch) is larger than the topic's `max_message_bytes` or than a segment.
+    #[error(
+        "record batch of {size} bytes for `{topic}` exceeds the limit of {max} bytes; raise `max_message_bytes` (and `segment_bytes`) or send smaller records"
+    )]
+    RecordTooLarge {
+        /// The topic (or `<topic>-<partition>`).
+        topic: String,
+        /// Encoded size in bytes.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+
+    /// An offset outside the partition's `[log_start, log_end]`.
+    #[error(
+        "offset {offset} is out of range for `{partition}` (valid: {log_start}..={log_end}); seek to a valid offset or set `auto_offset_reset`"
+    )]
+    OffsetOutOfRange {
+        /// `<topic>-<partition>`.
+        partition: String,
+        /// The offset asked for.
+        offset: i64,
+        /// First offset still in the log.
+        log_start: i64,
+        /// The next offset to be written.
+        log_end: i64,
+    },
+
+    /// `auto_offset_reset = none` and the group has no committed offset for a partition.
+    #[error(
+        "group `{group}` has no committed offset for `{partition}` and auto_offset_reset is `none`; commit or seek first, or use `earliest`/`latest`"
+    )]
+    NoOffset {
+        /// The consumer group.
+        group: String,
+        /// `<topic>-<partition>`.
+        partition: String,
+    },
+
+    /// The group is rebalancing; call `poll` again to join the new generation.
+    #[error("group `{group}` is rebalancing; poll again to rejoin before committing")]
+    RebalanceInProgress {
+        /// The consumer group.
+        group: String,
+    },
+
+    /// A commit or heartbeat from a member of an older generation (a zombie) was refused.
+    #[error(
+        "member `{member}` of group `{group}` is fenced: it is in generation {generation} but the group is in {current}; its partitions were reassigned"
+    )]
+    StaleGeneration {
+        /// The consumer group.
+        group: String,
+        /// The member id.
+        member: String,
+        /// The member's generation.
+        generation: i32,
+        /// The group's current generation.
+        current: i32,
+    },
+
+    /// The data directory is held by another `Broker` (in this or another process).
+    #[error("data directory `{}` is locked by {holder}; close that broker first", dir.display())]
+    Locked {
+        /// The directory.
+        dir: PathBuf,
+        /// Who holds it, as far as known (e.g. `process 1234`).
+        holder: String,
+    },
+
+    /// The broker (or the handle) was closed.
+    #[error("the broker is closed; open it again to continue")]
+    Closed,
+
+    /// A blocking call was interrupted by `wakeup()`.
+    #[error("the call was interrupted by wakeup()")]
+    Wakeup,
+
+    /// A configuration value or argument is invalid.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it happened on.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A corruption error.
+    pub(crate) fn corrupt(
+        path: impl Into<PathBuf>,
+        offset: u64,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::Corrupt {
+            path: path.into(),
+            offset,
+            reason: reason.into(),
+        }
+    }
+}
