@@ -1,0 +1,18 @@
+//! One partition's files: mmap'd segments, sparse offset and time indexes, roll,
+//! recovery, flush. All `unsafe` of the crate lives in `mmap.rs`.
+
+mod background;
+mod config;
+mod index;
+mod mmap;
+mod notify;
+mod partition;
+mod read;
+mod recovery;
+mod segment;
+
+pub use background::Background;
+pub use config::{FlushPolicy, LogConfig};
+pub use partition::{AppendInfo, PartitionLog};
+pub use read::{FetchedBatchIter, FetchedBatches};
+pub use recovery::RecoveryReport;

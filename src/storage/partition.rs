@@ -1,0 +1,661 @@
+//! [`PartitionLog`]: one partition's log, a directory of segments.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crossbeam_utils::sync::{Parker, Unparker};
+use parking_lot::{Mutex, RwLock};
+
+use super::background::Background;
+use super::config::{FlushPolicy, LogConfig};
+use super::notify::Waiters;
+use super::read::FetchedBatches;
+use super::recovery::RecoveryReport;
+use super::segment::{self, ActiveSegment, Segment};
+use crate::error::{Error, Result};
+use crate::format::{Batch, RecordIn, TimestampType, encoded_batch_len};
+
+const CLEAN_MARKER: &str = ".clean-shutdown";
+static WAITER_IDS: AtomicU64 = AtomicU64::new(1);
+
+/// What an append wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    /// Offset of the first record.
+    pub base_offset: i64,
+    /// Offset of the last record.
+    pub last_offset: i64,
+    /// The timestamp the log assigned, under `LogAppendTime`; `None` under CreateTime.
+    pub log_append_time: Option<i64>,
+}
+
+/// One partition's log: Kafka-format segments in a directory, appended by one writer
+/// at a time (a lock per partition) and read by any number of threads without locks on
+/// the hot path. Cheap to clone; clones share the log.
+///
+/// ```
+/// use brooklet::format::RecordIn;
+/// use brooklet::storage::{LogConfig, PartitionLog};
+///
+/// let dir = tempfile::tempdir()?;
+/// let log = PartitionLog::open(dir.path().join("demo-0"), LogConfig::default())?;
+/// let rec = RecordIn { key: Some(b"k"), value: Some(b"hello"), timestamp: 1, headers: &[] };
+/// let info = log.append(&[rec])?;
+/// assert_eq!(info.base_offset, 0);
+/// let fetched = log.read(0, 1 << 20)?;
+/// let first = fetched.records().next().unwrap()?;
+/// assert_eq!(first.value(), Some(&b"hello"[..]));
+/// # Ok::<(), brooklet::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct PartitionLog {
+    inner: Arc<LogInner>,
+}
+
+impl std::fmt::Debug for PartitionLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartitionLog")
+            .field("name", &self.inner.name)
+            .field("log_start", &self.log_start_offset())
+            .field("log_end", &self.log_end_offset())
+            .finish()
+    }
+}
+
+struct LogInner {
+    name: String,
+    dir: PathBuf,
+    config: LogConfig,
+    bg: Background,
+    /// Copy-on-write list, oldest first; the last one is the active segment. Readers
+    /// clone the `Arc` under a read lock held for a pointer copy.
+    segments: RwLock<Arc<Vec<Arc<Segment>>>>,
+    writer: Mutex<Writer>,
+    log_start: AtomicI64,
+    /// The published end: every offset below it is readable. Stored with Release after
+    /// the batch bytes and the segment's own watermark.
+    log_end: AtomicI64,
+    /// Every offset below it is on stable storage.
+    durable: AtomicI64,
+    flush_lock: Mutex<()>,
+    poisoned: AtomicBool,
+    poison_reason: Mutex<Option<String>>,
+    waiters: Waiters,
+    report: RecoveryReport,
+}
+
+struct Writer {
+    active: Option<ActiveSegment>,
+    closed: bool,
+    /// Wall-clock ms of the active segment's first append in this process (segment_ms).
+    first_append_ms: Option<i64>,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
+
+impl PartitionLog {
+    /// Opens (or creates) the log in directory `dir`, recovering it after a crash, with
+    /// its own background thread for prefaulting and timed flushes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a bad config, [`Error::Io`] when files cannot be
+    /// created or mapped, [`Error::Corrupt`] when a sealed segment is damaged.
+    pub fn open(dir: impl AsRef<Path>, config: LogConfig) -> Result<PartitionLog> {
+        let name = dir
+            .as_ref()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let bg = Background::new(&format!("brooklet-{name}"))?;
+        Self::open_with(dir, config, &bg)
+    }
+
+    /// Like [`open`](Self::open), sharing the caller's background thread.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        config: LogConfig,
+        bg: &Background,
+    ) -> Result<PartitionLog> {
+        config.validate()?;
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let marker = dir.join(CLEAN_MARKER);
+        let clean = marker.exists();
+        let mut report = RecoveryReport {
+            clean_shutdown: clean,
+            ..Default::default()
+        };
+        let bases = list_segments(&dir)?;
+        let mut segments = Vec::with_capacity(bases.len() + 1);
+        let active = match bases.split_last() {
+            None => ActiveSegment::create(&dir, 0, &config, bg)?,
+            Some((&last, sealed)) => {
+                for &base in sealed {
+                    segments.push(segment::open_sealed(&dir, base, &config, &mut report)?);
+                }
+                ActiveSegment::open(&dir, last, &config, bg, clean, &mut report)?
+            }
+        };
+        segments.push(Arc::clone(&active.seg));
+        for pair in segments.windows(2) {
+            if pair[1].base_offset < pair[0].next_offset() {
+                return Err(Error::corrupt(
+                    &pair[1].log_path,
+                    0,
+                    format!(
+                        "segment starts at offset {} but the previous one ends at {}",
+                        pair[1].base_offset,
+                        pair[0].next_offset()
+                    ),
+                ));
+            }
+        }
+        report.segments = segments.len();
+        if clean {
+            // Remove the marker durably before any write, so a crash from now on is
+            // recognised as unclean.
+            std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
+        }
+        sync_dir(&dir)?;
+        let log_start = segments[0].base_offset;
+        let log_end = active.seg.next_offset();
+        let inner = Arc::new(LogInner {
+            name,
+            dir,
+            bg: bg.clone(),
+            segments: RwLock::new(Arc::new(segments)),
+            writer: Mutex::new(Writer {
+                active: Some(active),
+                closed: false,
+                first_append_ms: None,
+            }),
+            log_start: AtomicI64::new(log_start),
+            log_end: AtomicI64::new(log_end),
+            durable: AtomicI64::new(log_end),
+            flush_lock: Mutex::new(()),
+            poisoned: AtomicBool::new(false),
+            poison_reason: Mutex::new(None),
+            waiters: Waiters::default(),
+            report,
+            config,
+        });
+        if let FlushPolicy::Interval(period) = inner.config.flush {
+            let weak = Arc::downgrade(&inner);
+            bg.every(period, move || match weak.upgrade() {
+                Some(log) => {
+                    // A failure poisons the log; appends report it.
+                    let _ = log.flush_to(log.log_end.load(Ordering::Acquire));
+                    true
+                }
+                None => false,
+            });
+        }
+        Ok(PartitionLog { inner })
+    }
+
+    /// The directory name, `<topic>-<partition>` under a broker.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The log's settings.
+    pub fn config(&self) -> &LogConfig {
+        &self.inner.config
+    }
+
+    /// What opening the log found and repaired.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.inner.report
+    }
+
+    /// The first offset still in the log.
+    pub fn log_start_offset(&self) -> i64 {
+        self.inner.log_start.load(Ordering::Acquire)
+    }
+
+    /// The offset the next record will get; every offset below it is readable.
+    pub fn log_end_offset(&self) -> i64 {
+        self.inner.log_end.load(Ordering::Acquire)
+    }
+
+    /// Every offset below this one is on stable storage.
+    pub fn durable_offset(&self) -> i64 {
+        self.inner.durable.load(Ordering::Acquire)
+    }
+
+    /// Number of segments.
+    pub fn segment_count(&self) -> usize {
+        self.inner.segments.read().len()
+    }
+
+    /// Bytes of batches in all segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.segments().iter().map(|s| s.size() as u64).sum()
+    }
+
+    pub(crate) fn segments(&self) -> Arc<Vec<Arc<Segment>>> {
+        Arc::clone(&self.inner.segments.read())
+    }
+
+    /// Appends `records` as one batch and returns the offsets it got. The records are
+    /// readable when this returns and, under [`FlushPolicy::EveryAppend`], durable.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty slice; [`Error::RecordTooLarge`] when the
+    /// batch exceeds `max_message_bytes` or a segment; [`Error::Poisoned`] after a failed
+    /// flush; [`Error::Closed`] after `close`; [`Error::Io`] when a roll cannot create
+    /// or allocate the next segment (for example a full disk). A failed append writes
+    /// nothing readers can see.
+    pub fn append(&self, records: &[RecordIn<'_>]) -> Result<AppendInfo> {
+        let inner = &*self.inner;
+        if records.is_empty() {
+            return Err(Error::InvalidArgument(
+                "append needs at least one record".into(),
+            ));
+        }
+        inner.check_poison()?;
+        let size = encoded_batch_len(records);
+        if size > inner.config.max_message_bytes as usize {
+            return Err(Error::RecordTooLarge {
+                topic: inner.name.clone(),
+                size,
+                max: inner.config.max_message_bytes as usize,
+            });
+        }
+        let now = now_ms();
+        let stamped: Vec<RecordIn<'_>>;
+        let (records, append_time) = match inner.config.timestamp_type {
+            TimestampType::CreateTime => (records, None),
+            TimestampType::LogAppendTime => {
+                stamped = records
+                    .iter()
+                    .map(|r| RecordIn {
+                        timestamp: now,
+                        ..*r
+                    })
+                    .collect();
+                (&stamped[..], Some(now))
+            }
+        };
+        let mut w = inner.writer.lock();
+        if w.closed {
+            return Err(Error::Closed);
+        }
+        let appended = {
+            let needs_time_roll = {
+                let active = w.active.as_ref().ok_or(Error::Closed)?;
+                let base = match w.first_append_ms {
+                    Some(t) => t,
+                    None => active.seg.roll_base_ts(),
+                };
+                !active.is_empty()
+                    && base >= 0
+                    && now.saturating_sub(base) >= inner.config.segment_ms.as_millis() as i64
+            };
+            if needs_time_roll {
+                inner.roll(&mut w)?;
+            }
+            let mut rolled = false;
+            loop {
+                let active = w.active.as_mut().ok_or(Error::Closed)?;
+                let was_empty = active.is_empty();
+                match active.append(
+                    records,
+                    inner.config.timestamp_type,
+                    &inner.config,
+                    &inner.bg,
+                )? {
+                    Some(a) => {
+                        if was_empty {
+                            w.first_append_ms = Some(now);
+                        }
+                        break a;
+                    }
+                    None if was_empty || rolled => {
+                        return Err(Error::RecordTooLarge {
+                            topic: inner.name.clone(),
+                            size,
+                            max: inner.config.segment_bytes as usize,
+                        });
+                    }
+                    None => {
+                        inner.roll(&mut w)?;
+                        rolled = true;
+                    }
+                }
+            }
+        };
+        inner.log_end.store(appended.next_offset, Ordering::Release);
+        drop(w);
+        inner.waiters.notify();
+        if inner.config.flush == FlushPolicy::EveryAppend {
+            inner.flush_to(appended.next_offset)?;
+        }
+        Ok(AppendInfo {
+            base_offset: appended.base_offset,
+            last_offset: appended.next_offset - 1,
+            log_append_time: append_time,
+        })
+    }
+
+    /// Reads batches starting with the one that holds `offset`, up to about
+    /// `max_bytes` (at least one whole batch, as Kafka's fetch), from one segment. The
+    /// result borrows the mapping (zero-copy) and keeps its segment alive even if
+    /// retention deletes the file meanwhile.
+    ///
+    /// Reading at the log end returns an empty result.
+    ///
+    /// # Errors
+    /// [`Error::OffsetOutOfRange`] outside `[log_start, log_end]`; [`Error::Corrupt`]
+    /// when a batch header on the way is damaged.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<FetchedBatches> {
+        let inner = &*self.inner;
+        let start = inner.log_start.load(Ordering::Acquire);
+        let end = inner.log_end.load(Ordering::Acquire);
+        if offset < start || offset > end {
+            return Err(Error::OffsetOutOfRange {
+                partition: inner.name.clone(),
+                offset,
+                log_start: start,
+                log_end: end,
+            });
+        }
+        let segs = self.segments();
+        if offset == end {
+            return Ok(FetchedBatches::empty(offset));
+        }
+        let first = segs
+            .partition_point(|s| s.base_offset <= offset)
+            .saturating_sub(1);
+        for seg in &segs[first..] {
+            let bytes = seg.log.bytes();
+            let Some(pos) = seg.position_of(bytes, offset)? else {
+                continue;
+            };
+            let mut stop = pos;
+            let mut next = offset;
+            while stop < bytes.len() && (stop == pos || stop - pos < max_bytes) {
+                let h = seg.header_at(bytes, stop)?;
+                if stop + h.total_len() > bytes.len() {
+                    break;
+                }
+                if stop > pos && stop + h.total_len() - pos > max_bytes {
+                    break;
+                }
+                stop += h.total_len();
+                next = h.next_offset();
+            }
+            return Ok(FetchedBatches::new(
+                Arc::clone(seg),
+                pos,
+                stop,
+                offset,
+                next,
+            ));
+        }
+        Ok(FetchedBatches::empty(offset))
+    }
+
+    /// The earliest offset whose record timestamp is `>= timestamp`, with that
+    /// timestamp (Kafka's `offsetsForTimes`), through the time index; `None` when every
+    /// record is older.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] when a batch on the way is damaged.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
+        let start = self.log_start_offset();
+        for seg in self.segments().iter() {
+            if seg.max_timestamp() < timestamp {
+                continue;
+            }
+            let bytes = seg.log.bytes();
+            let mut pos = seg.search_start_for_timestamp(bytes, timestamp)?;
+            while pos < bytes.len() {
+                let h = seg.header_at(bytes, pos)?;
+                if h.max_timestamp >= timestamp && !h.is_control() && h.last_offset() >= start {
+                    let batch = Batch::parse(&bytes[pos..])
+                        .map_err(|e| Error::corrupt(&seg.log_path, pos as u64, e.to_string()))?;
+                    for r in batch.records() {
+                        let r = r.map_err(|e| {
+                            Error::corrupt(&seg.log_path, pos as u64, e.to_string())
+                        })?;
+                        if r.timestamp() >= timestamp && r.offset() >= start {
+                            return Ok(Some((r.offset(), r.timestamp())));
+                        }
+                    }
+                }
+                pos += h.total_len();
+            }
+        }
+        Ok(None)
+    }
+
+    /// Forces every appended record to stable storage (one msync per dirty segment).
+    /// Concurrent callers share the work: a flush covers every batch appended before it.
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`] when this or an earlier flush failed: the failure is sticky,
+    /// because a retried fsync can report success for data the kernel already dropped.
+    pub fn flush(&self) -> Result<()> {
+        self.inner
+            .flush_to(self.inner.log_end.load(Ordering::Acquire))
+    }
+
+    /// Seals the active segment and starts a new one at the log end.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the new segment cannot be created; [`Error::Closed`].
+    pub fn roll(&self) -> Result<()> {
+        let mut w = self.inner.writer.lock();
+        if w.closed {
+            return Err(Error::Closed);
+        }
+        if w.active.as_ref().is_some_and(|a| a.is_empty()) {
+            return Ok(());
+        }
+        self.inner.roll(&mut w)
+    }
+
+    /// Blocks until the log end passes `offset` or `timeout` elapses; true if it did.
+    /// Wakes within microseconds of the append (no sleep-polling).
+    pub fn wait_for(&self, offset: i64, timeout: Duration) -> bool {
+        if self.log_end_offset() > offset {
+            return true;
+        }
+        let parker = Parker::new();
+        let id = self.register_waiter(parker.unparker());
+        let deadline = std::time::Instant::now() + timeout;
+        let ok = loop {
+            if self.log_end_offset() > offset {
+                break true;
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                break false;
+            }
+            parker.park_timeout(deadline - now);
+        };
+        self.unregister_waiter(id);
+        ok
+    }
+
+    /// Registers a thread to unpark on every append; returns the id to unregister.
+    pub(crate) fn register_waiter(&self, unparker: &Unparker) -> u64 {
+        let id = WAITER_IDS.fetch_add(1, Ordering::Relaxed);
+        self.inner.waiters.register(id, unparker);
+        id
+    }
+
+    pub(crate) fn unregister_waiter(&self, id: u64) {
+        self.inner.waiters.unregister(id);
+    }
+
+    /// Flushes, trims the active segment's files to their used length and writes the
+    /// clean-shutdown marker. Further appends return [`Error::Closed`]; reads keep
+    /// working. Dropping the last handle closes too, ignoring errors.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when flushing or trimming fails.
+    pub fn close(&self) -> Result<()> {
+        self.inner.close()
+    }
+}
+
+impl LogInner {
+    fn check_poison(&self) -> Result<()> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(Error::Poisoned {
+                partition: self.name.clone(),
+                reason: self
+                    .poison_reason
+                    .lock()
+                    .clone()
+                    .unwrap_or_else(|| "unknown".into()),
+            });
+        }
+        Ok(())
+    }
+
+    fn poison(&self, e: &dyn std::fmt::Display) -> Error {
+        let reason = e.to_string();
+        *self.poison_reason.lock() = Some(reason.clone());
+        self.poisoned.store(true, Ordering::Release);
+        Error::Poisoned {
+            partition: self.name.clone(),
+            reason,
+        }
+    }
+
+    /// Group commit: makes every offset below `target` durable. Whoever takes the lock
+    /// flushes everything published so far; waiters behind it find their target covered.
+    fn flush_to(&self, target: i64) -> Result<()> {
+        if self.durable.load(Ordering::Acquire) >= target {
+            return Ok(());
+        }
+        let _g = self.flush_lock.lock();
+        if self.durable.load(Ordering::Acquire) >= target {
+            return Ok(());
+        }
+        self.check_poison()?;
+        let end = self.log_end.load(Ordering::Acquire);
+        let segs = Arc::clone(&self.segments.read());
+        for seg in segs.iter().filter(|s| !s.is_flushed()) {
+            seg.flush().map_err(|e| self.poison(&e))?;
+        }
+        self.durable.fetch_max(end, Ordering::AcqRel);
+        Ok(())
+    }
+
+    fn roll(&self, w: &mut Writer) -> Result<()> {
+        let Some(active) = w.active.take() else {
+            return Err(Error::Closed);
+        };
+        let next = active.seg.next_offset();
+        if self.config.flush != FlushPolicy::Os {
+            active.sync_all().map_err(|e| self.poison(&e))?;
+        }
+        let sealed = match active.seal() {
+            Ok(s) => s,
+            Err(e) => return Err(self.poison(&e)),
+        };
+        self.replace_last(Arc::clone(&sealed));
+        let fresh = match ActiveSegment::create(&self.dir, next, &self.config, &self.bg) {
+            Ok(a) => a,
+            Err(e) => {
+                // Keep the sealed segment as the last one; reopening makes it active
+                // again. Until then appends fail with this error.
+                return Err(self.poison(&e));
+            }
+        };
+        sync_dir(&self.dir)?;
+        {
+            let mut segs = self.segments.write();
+            let mut v = Vec::clone(&segs);
+            v.push(Arc::clone(&fresh.seg));
+            *segs = Arc::new(v);
+        }
+        w.active = Some(fresh);
+        w.first_append_ms = None;
+        Ok(())
+    }
+
+    fn replace_last(&self, seg: Arc<Segment>) {
+        let mut segs = self.segments.write();
+        let mut v = Vec::clone(&segs);
+        if let Some(last) = v.last_mut() {
+            *last = seg;
+        }
+        *segs = Arc::new(v);
+    }
+
+    fn close(&self) -> Result<()> {
+        let mut w = self.writer.lock();
+        if w.closed {
+            return Ok(());
+        }
+        w.closed = true;
+        let Some(active) = w.active.take() else {
+            return Ok(());
+        };
+        let durable = !self.poisoned.load(Ordering::Acquire);
+        if durable {
+            active.sync_all().map_err(|e| self.poison(&e))?;
+        }
+        let sealed = active.seal()?;
+        self.replace_last(sealed);
+        if durable {
+            let marker = self.dir.join(CLEAN_MARKER);
+            std::fs::write(&marker, b"").map_err(|e| Error::io(&marker, e))?;
+            sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for LogInner {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+/// Base offsets of the `.log` files in `dir`, sorted; removes leftovers of interrupted
+/// index rebuilds.
+fn list_segments(dir: &Path) -> Result<Vec<i64>> {
+    let mut bases = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+            continue;
+        }
+        if let Some(stem) = name.strip_suffix(".log")
+            && stem.len() == 20
+            && let Ok(base) = stem.parse::<i64>()
+        {
+            bases.push(base);
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}

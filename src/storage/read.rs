@@ -1,0 +1,153 @@
+//! Zero-copy read results.
+
+use std::sync::Arc;
+
+use super::segment::Segment;
+use crate::error::{Error, Result};
+use crate::format::{Batch, RecordRef};
+
+/// Batches read from one segment, borrowed from its mapping without copying. Holding
+/// this keeps the segment's mapping alive, even after retention deletes its file.
+#[derive(Debug, Clone)]
+pub struct FetchedBatches {
+    seg: Option<Arc<Segment>>,
+    start: usize,
+    end: usize,
+    from_offset: i64,
+    next_offset: i64,
+}
+
+impl FetchedBatches {
+    pub(crate) fn empty(offset: i64) -> Self {
+        FetchedBatches {
+            seg: None,
+            start: 0,
+            end: 0,
+            from_offset: offset,
+            next_offset: offset,
+        }
+    }
+
+    pub(crate) fn new(
+        seg: Arc<Segment>,
+        start: usize,
+        end: usize,
+        from_offset: i64,
+        next_offset: i64,
+    ) -> Self {
+        FetchedBatches {
+            seg: Some(seg),
+            start,
+            end,
+            from_offset,
+            next_offset,
+        }
+    }
+
+    /// The raw bytes: whole Kafka v2 batches, as stored.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.seg {
+            None => &[],
+            // The segment's published bytes only grow, so the range stays valid.
+            Some(s) => &s.log.bytes()[self.start..self.end],
+        }
+    }
+
+    /// True when nothing was read (the offset was the log end).
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// The offset asked for; records before it in the first batch are skipped.
+    pub fn from_offset(&self) -> i64 {
+        self.from_offset
+    }
+
+    /// The offset to read next: one past the last batch returned.
+    pub fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+
+    /// The batches, each CRC-checked as it is reached.
+    ///
+    /// # Errors
+    /// Each item is [`Error::Corrupt`] (naming the file and byte position) for a batch
+    /// whose checksum or framing is wrong; iteration stops after it.
+    pub fn batches(&self) -> FetchedBatchIter<'_> {
+        FetchedBatchIter {
+            fetched: self,
+            pos: 0,
+            failed: false,
+        }
+    }
+
+    /// The records at or after [`from_offset`](Self::from_offset), skipping control
+    /// batches, as zero-copy views.
+    ///
+    /// # Errors
+    /// Items are [`Error::Corrupt`] for damaged batches or records.
+    pub fn records(&self) -> impl Iterator<Item = Result<RecordRef<'_>>> + '_ {
+        let from = self.from_offset;
+        let path = self.seg.as_ref().map(|s| s.log_path.clone());
+        let start = self.start;
+        self.batches()
+            .flat_map(move |b| {
+                let path = path.clone();
+                let (batch, err) = match b {
+                    Ok(b) => (Some(b), None),
+                    Err(e) => (None, Some(Err(e))),
+                };
+                let recs = batch
+                    .filter(|b| !b.header().is_control())
+                    .into_iter()
+                    .flat_map(move |b| {
+                        let path = path.clone();
+                        b.records().map(move |r| {
+                            r.map_err(|e| {
+                                Error::corrupt(
+                                    path.clone().unwrap_or_default(),
+                                    start as u64,
+                                    e.to_string(),
+                                )
+                            })
+                        })
+                    });
+                err.into_iter().chain(recs)
+            })
+            .filter(move |r| r.as_ref().map_or(true, |r| r.offset() >= from))
+    }
+}
+
+/// Iterator over [`FetchedBatches::batches`].
+#[derive(Debug)]
+pub struct FetchedBatchIter<'a> {
+    fetched: &'a FetchedBatches,
+    pos: usize,
+    failed: bool,
+}
+
+impl<'a> Iterator for FetchedBatchIter<'a> {
+    type Item = Result<Batch<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let bytes = self.fetched.bytes();
+        if self.failed || self.pos >= bytes.len() {
+            return None;
+        }
+        match Batch::parse(&bytes[self.pos..]) {
+            Ok(b) => {
+                self.pos += b.as_bytes().len();
+                Some(Ok(b))
+            }
+            Err(e) => {
+                self.failed = true;
+                let seg = self.fetched.seg.as_ref()?;
+                Some(Err(Error::corrupt(
+                    &seg.log_path,
+                    (self.fetched.start + self.pos) as u64,
+                    e.to_string(),
+                )))
+            }
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! Opening segments after a clean or an unclean shutdown.
+//!
+//! After a crash, the active segment is validated batch by batch (CRC, framing, offset
+//! continuity) from its last index entry, as Kafka recovers from its recovery point; the
+//! first invalid batch and everything after it is a torn tail and is cut off, and the
+//! indexes are trimmed to what remains. Sealed segments were trimmed and synced at roll,
+//! so only their last index entry is checked; a bad index is rebuilt from the log, and a
+//! bad batch inside a sealed segment is [`Error::Corrupt`], never skipped.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::config::LogConfig;
+use super::index::{OFFSET_ENTRY, TIME_ENTRY, decode_offset_entry, decode_time_entry};
+use super::mmap::MappedRegion;
+use super::segment::{Restored, peek_header, valid_offset_entries, valid_time_entries};
+use crate::error::{Error, Result};
+use crate::format::Batch;
+use crate::format::batch::HEADER_LEN;
+
+/// What opening a log found and repaired.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// The log had been closed cleanly (its clean-shutdown marker was present).
+    pub clean_shutdown: bool,
+    /// Segments opened.
+    pub segments: usize,
+    /// Bytes cut from the end of the active segment: a torn or unacknowledged tail.
+    pub truncated_bytes: u64,
+    /// Byte position in the active segment where the valid data ends, when a torn tail
+    /// was cut.
+    pub truncated_at: Option<u64>,
+    /// Index files that were missing or damaged and rebuilt from the log.
+    pub rebuilt_indexes: usize,
+    /// Sealed segments whose zero tail (a crash during a roll) was trimmed.
+    pub trimmed_segments: usize,
+}
+
+/// Validates and repairs the newest segment's files; see the module docs.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn recover_active(
+    log_path: &Path,
+    log_file: &File,
+    index_file: &File,
+    time_file: &File,
+    base: i64,
+    cfg: &LogConfig,
+    clean: bool,
+    report: &mut RecoveryReport,
+) -> Result<Restored> {
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e| Error::io(p, e)
+    };
+    let idx_path = log_path.with_extension("index");
+    let time_path = log_path.with_extension("timeindex");
+    let log_len = log_file.metadata().map_err(io(log_path))?.len() as usize;
+    let log = MappedRegion::map_read_only(log_file, log_len).map_err(io(log_path))?;
+    let idx_len = index_file.metadata().map_err(io(&idx_path))?.len() as usize;
+    let idx = MappedRegion::map_read_only(index_file, idx_len).map_err(io(&idx_path))?;
+    let time_len = time_file.metadata().map_err(io(&time_path))?.len() as usize;
+    let time = MappedRegion::map_read_only(time_file, time_len).map_err(io(&time_path))?;
+    let bytes = log.bytes();
+
+    let mut scan = scan_active(bytes, idx.bytes(), time.bytes(), base, cfg, !clean);
+    if clean && scan.end != log_len {
+        // A clean close trims the file to its last batch; anything else means the
+        // marker lies (or the file was touched): validate everything properly.
+        scan = scan_active(bytes, idx.bytes(), time.bytes(), base, cfg, true);
+    }
+    if scan.index_entries * OFFSET_ENTRY != idx_len || !scan.new_index.is_empty() {
+        report.rebuilt_indexes +=
+            usize::from(scan.index_entries * OFFSET_ENTRY < idx_len && !clean);
+    }
+
+    // Bytes after the valid end that are not zero: a torn tail to cut off.
+    let dirty_end = nonzero_extent(bytes, scan.end);
+    if dirty_end > scan.end {
+        report.truncated_bytes += (dirty_end - scan.end) as u64;
+        report.truncated_at = Some(scan.end as u64);
+    }
+    drop((log, idx, time));
+    if scan.end < log_len {
+        // Cut everything after the valid end; the caller re-allocates zeroed blocks, so
+        // no stale batch can reappear after a later crash.
+        log_file.set_len(scan.end as u64).map_err(io(log_path))?;
+        if dirty_end > scan.end {
+            log_file.sync_all().map_err(io(log_path))?;
+        }
+    }
+    let idx_used = scan.index_entries * OFFSET_ENTRY;
+    index_file.set_len(idx_used as u64).map_err(io(&idx_path))?;
+    let mut at = idx_used as u64;
+    for (rel, pos) in &scan.new_index {
+        let mut e = [0u8; OFFSET_ENTRY];
+        e[..4].copy_from_slice(&rel.to_be_bytes());
+        e[4..].copy_from_slice(&pos.to_be_bytes());
+        index_file.write_all_at(&e, at).map_err(io(&idx_path))?;
+        at += OFFSET_ENTRY as u64;
+    }
+    let time_used = scan.time_entries * TIME_ENTRY;
+    time_file
+        .set_len(time_used as u64)
+        .map_err(io(&time_path))?;
+    let mut at = time_used as u64;
+    for (ts, rel) in &scan.new_time {
+        let mut e = [0u8; TIME_ENTRY];
+        e[..8].copy_from_slice(&ts.to_be_bytes());
+        e[8..].copy_from_slice(&rel.to_be_bytes());
+        time_file.write_all_at(&e, at).map_err(io(&time_path))?;
+        at += TIME_ENTRY as u64;
+    }
+    Ok(Restored {
+        valid_end: scan.end,
+        next_offset: scan.next_offset,
+        index_entries: scan.index_entries + scan.new_index.len(),
+        time_entries: scan.time_entries + scan.new_time.len(),
+        bytes_since_index: scan.bytes_since_index,
+        max_ts: scan.max_ts,
+        offset_of_max_ts: scan.offset_of_max_ts,
+        last_time_entry_ts: scan.last_time_entry_ts,
+        roll_base_ts: scan.roll_base_ts,
+    })
+}
+
+#[derive(Debug, Default)]
+struct ActiveScan {
+    end: usize,
+    next_offset: i64,
+    index_entries: usize,
+    time_entries: usize,
+    new_index: Vec<(u32, u32)>,
+    new_time: Vec<(i64, u32)>,
+    bytes_since_index: usize,
+    max_ts: i64,
+    offset_of_max_ts: i64,
+    last_time_entry_ts: i64,
+    roll_base_ts: i64,
+}
+
+fn batch_ok(bytes: &[u8], pos: usize, deep: bool) -> Option<crate::format::BatchHeader> {
+    let b = bytes.get(pos..)?;
+    if deep {
+        let batch = Batch::parse(b).ok()?;
+        batch.validate().ok()?;
+        Some(*batch.header())
+    } else {
+        let h = peek_header(bytes, pos)?;
+        (h.total_len() <= b.len()).then_some(h)
+    }
+}
+
+fn scan_active(
+    bytes: &[u8],
+    idx: &[u8],
+    time: &[u8],
+    base: i64,
+    cfg: &LogConfig,
+    deep: bool,
+) -> ActiveScan {
+    let interval = cfg.index_interval_bytes as usize;
+    // The last index entry whose batch is intact is where validation starts.
+    let mut n = valid_offset_entries(idx, bytes.len());
+    let mut start = None;
+    while n > 0 {
+        let (rel, pos) = decode_offset_entry(&idx[(n - 1) * OFFSET_ENTRY..]);
+        if let Some(h) = batch_ok(bytes, pos as usize, deep)
+            && h.last_offset() == base + rel as i64
+        {
+            start = Some((pos as usize, h));
+            break;
+        }
+        n -= 1;
+    }
+    let mut s = ActiveScan {
+        index_entries: n,
+        next_offset: base,
+        max_ts: -1,
+        offset_of_max_ts: base,
+        last_time_entry_ts: -1,
+        roll_base_ts: -1,
+        ..Default::default()
+    };
+    let mut pos = 0;
+    let mut expected = base;
+    if let Some((p, h)) = start {
+        // The indexed batch is valid; continue after it.
+        pos = p + h.total_len();
+        expected = h.next_offset();
+        s.bytes_since_index = h.total_len();
+        s.max_ts = h.max_timestamp;
+        s.offset_of_max_ts = h.last_offset();
+    }
+    // Time index entries are only trusted up to the offsets still present.
+    let max_rel = expected - 1 - base;
+    let m = valid_time_entries(time, max_rel.max(-1), true);
+    s.time_entries = if max_rel < 0 { 0 } else { m };
+    if s.time_entries > 0 {
+        let (ts, rel) = decode_time_entry(&time[(s.time_entries - 1) * TIME_ENTRY..]);
+        s.last_time_entry_ts = ts;
+        if ts >= s.max_ts {
+            s.max_ts = ts;
+            s.offset_of_max_ts = base + rel as i64;
+        }
+    }
+    while pos + HEADER_LEN <= bytes.len() {
+        let Some(h) = batch_ok(bytes, pos, deep) else {
+            break;
+        };
+        if h.base_offset != expected {
+            break;
+        }
+        if s.bytes_since_index > interval {
+            s.new_index
+                .push(((h.last_offset() - base) as u32, pos as u32));
+            let max_ts = s.max_ts.max(h.max_timestamp);
+            if max_ts > s.last_time_entry_ts {
+                let off = if h.max_timestamp >= s.max_ts {
+                    h.last_offset()
+                } else {
+                    s.offset_of_max_ts
+                };
+                s.new_time.push((max_ts, (off - base) as u32));
+                s.last_time_entry_ts = max_ts;
+            }
+            s.bytes_since_index = 0;
+        }
+        if h.max_timestamp > s.max_ts {
+            s.max_ts = h.max_timestamp;
+            s.offset_of_max_ts = h.last_offset();
+        }
+        s.bytes_since_index += h.total_len();
+        expected = h.next_offset();
+        pos += h.total_len();
+    }
+    s.end = pos;
+    s.next_offset = expected;
+    if let Some(h) = peek_header(bytes, 0).filter(|_| pos > 0) {
+        s.roll_base_ts = h.max_timestamp;
+    }
+    s
+}
+
+/// End of the non-zero bytes after `from`, stopping at the first all-zero 4 KiB page.
+fn nonzero_extent(bytes: &[u8], from: usize) -> usize {
+    const PAGE: usize = 4096;
+    let mut end = from;
+    let mut pos = from;
+    while pos < bytes.len() {
+        let stop = ((pos / PAGE) + 1) * PAGE;
+        let chunk = &bytes[pos..stop.min(bytes.len())];
+        match chunk.iter().rposition(|&b| b != 0) {
+            Some(i) => end = pos + i + 1,
+            None => break,
+        }
+        pos = stop;
+    }
+    end
+}
+
+/// What loading a sealed segment found.
+pub(crate) struct Sealed {
+    pub(crate) next_offset: i64,
+    pub(crate) max_ts: i64,
+    pub(crate) roll_base_ts: i64,
+    /// Length of the batches; less than the file when a zero tail must be trimmed.
+    pub(crate) trimmed_to: usize,
+    pub(crate) index: Arc<MappedRegion>,
+    pub(crate) time_index: Arc<MappedRegion>,
+}
+
+/// Loads a sealed segment's metadata, rebuilding its indexes when they are damaged.
+pub(crate) fn load_sealed(
+    log_path: &Path,
+    log: &MappedRegion,
+    base: i64,
+    cfg: &LogConfig,
+    report: &mut RecoveryReport,
+) -> Result<Sealed> {
+    let bytes = log.bytes();
+    let idx_path = log_path.with_extension("index");
+    let time_path = log_path.with_extension("timeindex");
+    let index = map_ro_opt(&idx_path)?;
+    let time_index = map_ro_opt(&time_path)?;
+    let idx_ok = index.as_ref().is_some_and(|i| {
+        let b = i.bytes();
+        b.len() % OFFSET_ENTRY == 0
+            && valid_offset_entries(b, bytes.len()) == b.len() / OFFSET_ENTRY
+            && (b.is_empty() || {
+                let (rel, pos) = decode_offset_entry(&b[b.len() - OFFSET_ENTRY..]);
+                peek_header(bytes, pos as usize)
+                    .is_some_and(|h| h.last_offset() == base + rel as i64)
+            })
+    });
+    let time_ok = time_index.as_ref().is_some_and(|t| {
+        let b = t.bytes();
+        b.len() % TIME_ENTRY == 0
+            && valid_time_entries(b, i32::MAX as i64, false) == b.len() / TIME_ENTRY
+    });
+    let (index, time_index) = match (index, time_index) {
+        (Some(i), Some(t)) if idx_ok && time_ok => (i, t),
+        _ => {
+            report.rebuilt_indexes += 1;
+            rebuild_indexes(log_path, bytes, base, cfg)?
+        }
+    };
+    // Walk the batch headers after the last index entry to the end of the file.
+    let ib = index.bytes();
+    let mut pos = if ib.is_empty() {
+        0
+    } else {
+        decode_offset_entry(&ib[ib.len() - OFFSET_ENTRY..]).1 as usize
+    };
+    let mut next = base;
+    let mut max_ts = -1;
+    let tb = time_index.bytes();
+    if !tb.is_empty() {
+        max_ts = decode_time_entry(&tb[tb.len() - TIME_ENTRY..]).0;
+    }
+    while pos < bytes.len() {
+        match peek_header(bytes, pos).filter(|h| h.total_len() <= bytes.len() - pos) {
+            Some(h) if h.base_offset >= next => {
+                next = h.next_offset();
+                max_ts = max_ts.max(h.max_timestamp);
+                pos += h.total_len();
+            }
+            _ if bytes[pos..].iter().all(|&b| b == 0) => {
+                report.trimmed_segments += 1;
+                break;
+            }
+            _ => {
+                return Err(Error::corrupt(
+                    log_path,
+                    pos as u64,
+                    "invalid batch header inside a sealed segment",
+                ));
+            }
+        }
+    }
+    let roll_base_ts = peek_header(bytes, 0).map_or(-1, |h| h.max_timestamp);
+    Ok(Sealed {
+        next_offset: next,
+        max_ts,
+        roll_base_ts,
+        trimmed_to: pos.min(bytes.len()),
+        index,
+        time_index,
+    })
+}
+
+fn map_ro_opt(path: &Path) -> Result<Option<Arc<MappedRegion>>> {
+    match File::open(path) {
+        Ok(f) => {
+            let len = f.metadata().map_err(|e| Error::io(path, e))?.len() as usize;
+            Ok(Some(
+                MappedRegion::map_read_only(&f, len).map_err(|e| Error::io(path, e))?,
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Rebuilds `.index` and `.timeindex` of a sealed segment from a full validating scan,
+/// writing each through a temporary file and a rename so a crash leaves old or new.
+fn rebuild_indexes(
+    log_path: &Path,
+    bytes: &[u8],
+    base: i64,
+    cfg: &LogConfig,
+) -> Result<(Arc<MappedRegion>, Arc<MappedRegion>)> {
+    let interval = cfg.index_interval_bytes as usize;
+    let (mut idx, mut time) = (Vec::new(), Vec::new());
+    let (mut pos, mut since, mut max_ts, mut max_off, mut last_time) =
+        (0usize, 0usize, -1i64, base, -1i64);
+    while pos < bytes.len() {
+        if bytes[pos..].iter().all(|&b| b == 0) {
+            break;
+        }
+        let batch = Batch::parse(&bytes[pos..])
+            .and_then(|b| b.validate().map(|_| b))
+            .map_err(|e| Error::corrupt(log_path, pos as u64, e.to_string()))?;
+        let h = *batch.header();
+        if since > interval {
+            idx.extend_from_slice(&((h.last_offset() - base) as u32).to_be_bytes());
+            idx.extend_from_slice(&(pos as u32).to_be_bytes());
+            let m = max_ts.max(h.max_timestamp);
+            if m > last_time {
+                let off = if h.max_timestamp >= max_ts {
+                    h.last_offset()
+                } else {
+                    max_off
+                };
+                time.extend_from_slice(&m.to_be_bytes());
+                time.extend_from_slice(&((off - base) as u32).to_be_bytes());
+                last_time = m;
+            }
+            since = 0;
+        }
+        if h.max_timestamp > max_ts {
+            max_ts = h.max_timestamp;
+            max_off = h.last_offset();
+        }
+        since += h.total_len();
+        pos += h.total_len();
+    }
+    if max_ts > last_time {
+        time.extend_from_slice(&max_ts.to_be_bytes());
+        time.extend_from_slice(&((max_off - base) as u32).to_be_bytes());
+    }
+    let write = |ext: &str, data: &[u8]| -> Result<Arc<MappedRegion>> {
+        let path: PathBuf = log_path.with_extension(ext);
+        let tmp = log_path.with_extension(format!("{ext}.tmp"));
+        std::fs::write(&tmp, data).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        let f = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        MappedRegion::map_read_only(&f, data.len()).map_err(|e| Error::io(&path, e))
+    };
+    Ok((write("index", &idx)?, write("timeindex", &time)?))
+}

@@ -1,0 +1,504 @@
+//! One segment: a `.log` of concatenated batches plus its `.index` and `.timeindex`.
+//!
+//! A [`Segment`] is the shared, read-mostly view that readers hold through an `Arc`
+//! (which keeps the mapping alive after retention unlinks the files). The partition's
+//! writer owns the one [`ActiveSegment`] that appends to the newest segment.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+
+use super::background::Background;
+use super::config::LogConfig;
+use super::index::{
+    self, OFFSET_ENTRY, OffsetIndex, TIME_ENTRY, TimeIndex, push_offset_entry, push_time_entry,
+};
+use super::mmap::{self, MappedRegion, RegionWriter};
+use super::recovery::{self, RecoveryReport};
+use crate::error::{Error, Result};
+use crate::format::batch::{BatchHeader, HEADER_LEN};
+use crate::format::{RecordIn, TimestampType, encode_batch, encoded_batch_len};
+
+/// Bytes faulted in per prefault request, and how far ahead of the writer.
+const PREFAULT_CHUNK: usize = 2 << 20;
+const PREFAULT_AHEAD: usize = 4 << 20;
+
+/// `<base offset, 20 digits>.<ext>`, Kafka's segment file naming.
+pub(crate) fn file_name(base_offset: i64, ext: &str) -> String {
+    format!("{base_offset:020}.{ext}")
+}
+
+/// The read side of a segment.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub(crate) base_offset: i64,
+    pub(crate) log_path: PathBuf,
+    pub(crate) log: Arc<MappedRegion>,
+    pub(crate) index: OffsetIndex,
+    pub(crate) time_index: TimeIndex,
+    next_offset: AtomicI64,
+    max_timestamp: AtomicI64,
+    /// Timestamp that `segment_ms` counts from: the first batch's max timestamp.
+    roll_base_ts: AtomicI64,
+    /// Log bytes known to be on stable storage.
+    flushed: AtomicUsize,
+}
+
+impl Segment {
+    /// The offset after the last record of the segment.
+    pub(crate) fn next_offset(&self) -> i64 {
+        self.next_offset.load(Ordering::Acquire)
+    }
+
+    /// The largest record timestamp in the segment, -1 when empty.
+    pub(crate) fn max_timestamp(&self) -> i64 {
+        self.max_timestamp.load(Ordering::Acquire)
+    }
+
+    /// Bytes of batches in the segment.
+    pub(crate) fn size(&self) -> usize {
+        self.log.committed()
+    }
+
+    pub(crate) fn index_path(&self) -> PathBuf {
+        self.log_path.with_extension("index")
+    }
+
+    pub(crate) fn time_index_path(&self) -> PathBuf {
+        self.log_path.with_extension("timeindex")
+    }
+
+    /// The batch header at byte `pos` of the published log.
+    pub(crate) fn header_at(&self, bytes: &[u8], pos: usize) -> Result<BatchHeader> {
+        BatchHeader::parse(bytes.get(pos..).unwrap_or(&[])).map_err(|e| {
+            Error::corrupt(&self.log_path, pos as u64, format!("bad batch header: {e}"))
+        })
+    }
+
+    /// Byte position of the first batch whose last offset is `>= offset`, or `None`
+    /// when every published batch ends before `offset`.
+    pub(crate) fn position_of(&self, bytes: &[u8], offset: i64) -> Result<Option<usize>> {
+        let rel = offset - self.base_offset;
+        let mut pos = self
+            .index
+            .lookup(rel, bytes.len())
+            .map_or(0, |(_, p)| p as usize);
+        while pos < bytes.len() {
+            let h = self.header_at(bytes, pos)?;
+            if h.last_offset() >= offset {
+                return Ok(Some(pos));
+            }
+            pos += h.total_len();
+        }
+        Ok(None)
+    }
+
+    /// Byte position from which to search for the first record with a timestamp
+    /// `>= ts`: everything before it is older (through the time index).
+    pub(crate) fn search_start_for_timestamp(&self, bytes: &[u8], ts: i64) -> Result<usize> {
+        match self.time_index.last_before(ts) {
+            None => Ok(0),
+            Some((_, rel)) => Ok(self
+                .position_of(bytes, self.base_offset + rel as i64)?
+                .unwrap_or(bytes.len())),
+        }
+    }
+
+    /// Forces published log bytes to stable storage (msync); the group-commit unit.
+    pub(crate) fn flush(&self) -> std::io::Result<()> {
+        let committed = self.log.committed();
+        let flushed = self.flushed.load(Ordering::Acquire);
+        if committed > flushed {
+            self.log.flush_range(flushed, committed)?;
+            self.flushed.fetch_max(committed, Ordering::AcqRel);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn is_flushed(&self) -> bool {
+        self.flushed.load(Ordering::Acquire) >= self.log.committed()
+    }
+
+    pub(crate) fn roll_base_ts(&self) -> i64 {
+        self.roll_base_ts.load(Ordering::Acquire)
+    }
+}
+
+/// The newest segment, with the partition writer's exclusive write handles.
+#[derive(Debug)]
+pub(crate) struct ActiveSegment {
+    pub(crate) seg: Arc<Segment>,
+    log_file: File,
+    index_file: File,
+    time_file: File,
+    log_w: RegionWriter,
+    index_w: RegionWriter,
+    time_w: RegionWriter,
+    bytes_since_index: usize,
+    max_ts: i64,
+    offset_of_max_ts: i64,
+    last_time_entry_ts: i64,
+    prefaulted_upto: usize,
+    index_interval: usize,
+}
+
+/// What one append wrote.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Appended {
+    pub(crate) base_offset: i64,
+    pub(crate) next_offset: i64,
+}
+
+fn open_rw(path: &Path, create_new: bool) -> Result<File> {
+    let mut o = OpenOptions::new();
+    o.read(true).write(true);
+    if create_new {
+        o.create_new(true);
+    }
+    o.open(path).map_err(|e| Error::io(path, e))
+}
+
+fn index_capacity(cfg: &LogConfig, entry: usize) -> usize {
+    let entries = (cfg.segment_bytes as usize / cfg.index_interval_bytes as usize) + 2;
+    let max_entries = cfg.max_index_bytes as usize / OFFSET_ENTRY;
+    entries.min(max_entries) * entry
+}
+
+impl ActiveSegment {
+    /// Creates a fresh, empty segment at `base_offset`.
+    pub(crate) fn create(
+        dir: &Path,
+        base_offset: i64,
+        cfg: &LogConfig,
+        bg: &Background,
+    ) -> Result<ActiveSegment> {
+        let log_path = dir.join(file_name(base_offset, "log"));
+        let log_file = open_rw(&log_path, true)?;
+        let idx_path = log_path.with_extension("index");
+        let time_path = log_path.with_extension("timeindex");
+        // A stale index from a crash during an earlier roll would hold wrong entries.
+        let _ = std::fs::remove_file(&idx_path);
+        let _ = std::fs::remove_file(&time_path);
+        let index_file = open_rw(&idx_path, true)?;
+        let time_file = open_rw(&time_path, true)?;
+        Self::map(
+            cfg,
+            bg,
+            base_offset,
+            log_path,
+            (log_file, index_file, time_file),
+            Restored {
+                valid_end: 0,
+                next_offset: base_offset,
+                index_entries: 0,
+                time_entries: 0,
+                bytes_since_index: 0,
+                max_ts: -1,
+                offset_of_max_ts: base_offset,
+                last_time_entry_ts: -1,
+                roll_base_ts: -1,
+            },
+        )
+    }
+
+    /// Reopens the newest segment of a log, recovering it after an unclean shutdown.
+    pub(crate) fn open(
+        dir: &Path,
+        base_offset: i64,
+        cfg: &LogConfig,
+        bg: &Background,
+        clean: bool,
+        report: &mut RecoveryReport,
+    ) -> Result<ActiveSegment> {
+        let log_path = dir.join(file_name(base_offset, "log"));
+        let log_file = open_rw(&log_path, false)?;
+        let idx_path = log_path.with_extension("index");
+        let time_path = log_path.with_extension("timeindex");
+        let index_file = open_or_create(&idx_path, report)?;
+        let time_file = open_or_create(&time_path, report)?;
+        let restored = recovery::recover_active(
+            &log_path,
+            &log_file,
+            &index_file,
+            &time_file,
+            base_offset,
+            cfg,
+            clean,
+            report,
+        )?;
+        Self::map(
+            cfg,
+            bg,
+            base_offset,
+            log_path,
+            (log_file, index_file, time_file),
+            restored,
+        )
+    }
+
+    fn map(
+        cfg: &LogConfig,
+        bg: &Background,
+        base_offset: i64,
+        log_path: PathBuf,
+        (log_file, index_file, time_file): (File, File, File),
+        r: Restored,
+    ) -> Result<ActiveSegment> {
+        let seg_bytes = cfg.segment_bytes as usize;
+        let idx_cap = index_capacity(cfg, OFFSET_ENTRY);
+        let time_cap = index_capacity(cfg, TIME_ENTRY);
+        let idx_path = log_path.with_extension("index");
+        let time_path = log_path.with_extension("timeindex");
+        // Real blocks, not a sparse file: ENOSPC here, never SIGBUS on a mapped write.
+        mmap::allocate(&log_file, seg_bytes as u64).map_err(|e| Error::io(&log_path, e))?;
+        mmap::allocate(&index_file, idx_cap as u64).map_err(|e| Error::io(&idx_path, e))?;
+        mmap::allocate(&time_file, time_cap as u64).map_err(|e| Error::io(&time_path, e))?;
+        let (log, log_w) = MappedRegion::map_writable(&log_file, seg_bytes, r.valid_end)
+            .map_err(|e| Error::io(&log_path, e))?;
+        let (index, index_w) =
+            MappedRegion::map_writable(&index_file, idx_cap, r.index_entries * OFFSET_ENTRY)
+                .map_err(|e| Error::io(&idx_path, e))?;
+        let (time_index, time_w) =
+            MappedRegion::map_writable(&time_file, time_cap, r.time_entries * TIME_ENTRY)
+                .map_err(|e| Error::io(&time_path, e))?;
+        let seg = Arc::new(Segment {
+            base_offset,
+            log_path,
+            log,
+            index: OffsetIndex { region: index },
+            time_index: TimeIndex { region: time_index },
+            next_offset: AtomicI64::new(r.next_offset),
+            max_timestamp: AtomicI64::new(r.max_ts),
+            roll_base_ts: AtomicI64::new(r.roll_base_ts),
+            flushed: AtomicUsize::new(r.valid_end),
+        });
+        let mut active = ActiveSegment {
+            seg,
+            log_file,
+            index_file,
+            time_file,
+            log_w,
+            index_w,
+            time_w,
+            bytes_since_index: r.bytes_since_index,
+            max_ts: r.max_ts,
+            offset_of_max_ts: r.offset_of_max_ts,
+            last_time_entry_ts: r.last_time_entry_ts,
+            prefaulted_upto: r.valid_end,
+            index_interval: cfg.index_interval_bytes as usize,
+        };
+        if cfg.prefault {
+            active.prefault(bg);
+        }
+        Ok(active)
+    }
+
+    /// Asks the background thread to fault in the next pages ahead of the writer.
+    fn prefault(&mut self, bg: &Background) {
+        let pos = self.log_w.region().committed();
+        let cap = self.log_w.region().capacity();
+        while self.prefaulted_upto < cap && self.prefaulted_upto < pos + PREFAULT_AHEAD {
+            bg.prefault(self.log_w.region(), self.prefaulted_upto, PREFAULT_CHUNK);
+            self.prefaulted_upto += PREFAULT_CHUNK;
+        }
+    }
+
+    /// Whether the segment holds no batch yet.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.log_w.region().committed() == 0
+    }
+
+    /// Appends `records` as one batch with offsets from the segment's next offset.
+    /// Returns `Ok(None)` when the batch does not fit (the caller rolls).
+    pub(crate) fn append(
+        &mut self,
+        records: &[RecordIn<'_>],
+        ts_type: TimestampType,
+        cfg: &LogConfig,
+        bg: &Background,
+    ) -> Result<Option<Appended>> {
+        let len = encoded_batch_len(records);
+        let pos = self.log_w.region().committed();
+        let base_offset = self.seg.next_offset.load(Ordering::Relaxed);
+        let want_index = self.bytes_since_index > self.index_interval;
+        if want_index && self.index_w.tail_mut(OFFSET_ENTRY).is_none() {
+            return Ok(None); // index full: roll, as Kafka does
+        }
+        let Some(dst) = self.log_w.tail_mut(len) else {
+            return Ok(None);
+        };
+        encode_batch(dst, base_offset, ts_type, records)?;
+        let next_offset = base_offset + records.len() as i64;
+        let last_offset = next_offset - 1;
+        let batch_max_ts = records.iter().map(|r| r.timestamp).max().unwrap_or(-1);
+        if batch_max_ts > self.max_ts {
+            self.max_ts = batch_max_ts;
+            self.offset_of_max_ts = last_offset;
+        }
+        // Kafka's rule (LogSegment.append): index the batch when more than
+        // `index_interval_bytes` were written since the last entry; the entry names the
+        // batch's last offset and its start position.
+        if want_index {
+            let rel = (last_offset - self.seg.base_offset) as u32;
+            push_offset_entry(&mut self.index_w, rel, pos as u32);
+            self.push_time_entry_if_newer();
+            self.bytes_since_index = 0;
+        }
+        self.bytes_since_index += len;
+        if pos == 0 {
+            self.seg.roll_base_ts.store(batch_max_ts, Ordering::Release);
+        }
+        self.log_w.publish(len);
+        self.seg.max_timestamp.store(self.max_ts, Ordering::Release);
+        self.seg.next_offset.store(next_offset, Ordering::Release);
+        if cfg.prefault {
+            self.prefault(bg);
+        }
+        Ok(Some(Appended {
+            base_offset,
+            next_offset,
+        }))
+    }
+
+    fn push_time_entry_if_newer(&mut self) {
+        if self.max_ts > self.last_time_entry_ts {
+            let rel = (self.offset_of_max_ts - self.seg.base_offset) as u32;
+            if push_time_entry(&mut self.time_w, self.max_ts, rel) {
+                self.last_time_entry_ts = self.max_ts;
+            }
+        }
+    }
+
+    /// Seals the segment: a last time-index entry for its max timestamp (as Kafka does
+    /// on roll), files trimmed to their used length, and a read-only mapping.
+    pub(crate) fn seal(mut self) -> Result<Arc<Segment>> {
+        self.push_time_entry_if_newer();
+        let log_len = self.log_w.region().committed();
+        let idx_len = self.index_w.region().committed();
+        let time_len = self.time_w.region().committed();
+        let seg = &self.seg;
+        let idx_path = seg.index_path();
+        let time_path = seg.time_index_path();
+        self.log_file
+            .set_len(log_len as u64)
+            .map_err(|e| Error::io(&seg.log_path, e))?;
+        self.index_file
+            .set_len(idx_len as u64)
+            .map_err(|e| Error::io(&idx_path, e))?;
+        self.time_file
+            .set_len(time_len as u64)
+            .map_err(|e| Error::io(&time_path, e))?;
+        let log = MappedRegion::map_read_only(&self.log_file, log_len)
+            .map_err(|e| Error::io(&seg.log_path, e))?;
+        let index = MappedRegion::map_read_only(&self.index_file, idx_len)
+            .map_err(|e| Error::io(&idx_path, e))?;
+        let time_index = MappedRegion::map_read_only(&self.time_file, time_len)
+            .map_err(|e| Error::io(&time_path, e))?;
+        Ok(Arc::new(Segment {
+            base_offset: seg.base_offset,
+            log_path: seg.log_path.clone(),
+            log,
+            index: OffsetIndex { region: index },
+            time_index: TimeIndex { region: time_index },
+            next_offset: AtomicI64::new(seg.next_offset()),
+            max_timestamp: AtomicI64::new(seg.max_timestamp()),
+            roll_base_ts: AtomicI64::new(seg.roll_base_ts()),
+            flushed: AtomicUsize::new(seg.flushed.load(Ordering::Acquire)),
+        }))
+    }
+
+    /// fsyncs the three files (data and metadata): used before a roll's directory sync.
+    pub(crate) fn sync_all(&self) -> Result<()> {
+        self.seg
+            .flush()
+            .map_err(|e| Error::io(&self.seg.log_path, e))?;
+        self.log_file
+            .sync_all()
+            .map_err(|e| Error::io(&self.seg.log_path, e))
+    }
+}
+
+fn open_or_create(path: &Path, report: &mut RecoveryReport) -> Result<File> {
+    match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(f) => Ok(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            report.rebuilt_indexes += 1;
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(path)
+                .map_err(|e| Error::io(path, e))
+        }
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// State of a recovered active segment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Restored {
+    pub(crate) valid_end: usize,
+    pub(crate) next_offset: i64,
+    pub(crate) index_entries: usize,
+    pub(crate) time_entries: usize,
+    pub(crate) bytes_since_index: usize,
+    pub(crate) max_ts: i64,
+    pub(crate) offset_of_max_ts: i64,
+    pub(crate) last_time_entry_ts: i64,
+    pub(crate) roll_base_ts: i64,
+}
+
+/// Opens a sealed segment read-only, rebuilding missing or damaged indexes.
+pub(crate) fn open_sealed(
+    dir: &Path,
+    base_offset: i64,
+    cfg: &LogConfig,
+    report: &mut RecoveryReport,
+) -> Result<Arc<Segment>> {
+    let log_path = dir.join(file_name(base_offset, "log"));
+    let log_file = File::open(&log_path).map_err(|e| Error::io(&log_path, e))?;
+    let len = log_file
+        .metadata()
+        .map_err(|e| Error::io(&log_path, e))?
+        .len() as usize;
+    let log = MappedRegion::map_read_only(&log_file, len).map_err(|e| Error::io(&log_path, e))?;
+    let s = recovery::load_sealed(&log_path, &log, base_offset, cfg, report)?;
+    if s.trimmed_to < len {
+        // A crash during a roll left the zero tail of preallocation: trim it now so the
+        // file is plain concatenated batches again.
+        drop(log);
+        let f = OpenOptions::new()
+            .write(true)
+            .open(&log_path)
+            .map_err(|e| Error::io(&log_path, e))?;
+        f.set_len(s.trimmed_to as u64)
+            .map_err(|e| Error::io(&log_path, e))?;
+        return open_sealed(dir, base_offset, cfg, report);
+    }
+    Ok(Arc::new(Segment {
+        base_offset,
+        log_path,
+        log,
+        index: OffsetIndex { region: s.index },
+        time_index: TimeIndex {
+            region: s.time_index,
+        },
+        next_offset: AtomicI64::new(s.next_offset),
+        max_timestamp: AtomicI64::new(s.max_ts),
+        roll_base_ts: AtomicI64::new(s.roll_base_ts),
+        flushed: AtomicUsize::new(len),
+    }))
+}
+
+/// Reads the header at `pos` if a whole header is there.
+pub(crate) fn peek_header(bytes: &[u8], pos: usize) -> Option<BatchHeader> {
+    let b = bytes.get(pos..)?;
+    if b.len() < HEADER_LEN {
+        return None;
+    }
+    BatchHeader::parse(b).ok()
+}
+
+pub(crate) use index::{valid_offset_entries, valid_time_entries};
