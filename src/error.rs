@@ -201,4 +201,93 @@ impl Error {
             reason: reason.into(),
         }
     }
+
+    /// A copy of this error for every caller that shared the failed operation (group
+    /// append): `io::Error` is not `Clone`, so its kind and message are kept.
+    pub(crate) fn duplicate(&self) -> Error {
+        use Error::*;
+        match self {
+            Io { path, source } => Io {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            Corrupt {
+                path,
+                offset,
+                reason,
+            } => Corrupt {
+                path: path.clone(),
+                offset: *offset,
+                reason: reason.clone(),
+            },
+            Format { offset, reason } => Format {
+                offset: *offset,
+                reason: reason.clone(),
+            },
+            Poisoned { partition, reason } => Poisoned {
+                partition: partition.clone(),
+                reason: reason.clone(),
+            },
+            UnknownTopic { topic } => UnknownTopic {
+                topic: topic.clone(),
+            },
+            UnknownPartition {
+                topic,
+                partition,
+                partitions,
+            } => UnknownPartition {
+                topic: topic.clone(),
+                partition: *partition,
+                partitions: *partitions,
+            },
+            TopicExists { topic } => TopicExists {
+                topic: topic.clone(),
+            },
+            InvalidTopicName { name, reason } => InvalidTopicName {
+                name: name.clone(),
+                reason: reason.clone(),
+            },
+            RecordTooLarge { topic, size, max } => RecordTooLarge {
+                topic: topic.clone(),
+                size: *size,
+                max: *max,
+            },
+            OffsetOutOfRange {
+                partition,
+                offset,
+                log_start,
+                log_end,
+            } => OffsetOutOfRange {
+                partition: partition.clone(),
+                offset: *offset,
+                log_start: *log_start,
+                log_end: *log_end,
+            },
+            NoOffset { group, partition } => NoOffset {
+                group: group.clone(),
+                partition: partition.clone(),
+            },
+            RebalanceInProgress { group } => RebalanceInProgress {
+                group: group.clone(),
+            },
+            StaleGeneration {
+                group,
+                member,
+                generation,
+                current,
+            } => StaleGeneration {
+                group: group.clone(),
+                member: member.clone(),
+                generation: *generation,
+                current: *current,
+            },
+            Locked { dir, holder } => Locked {
+                dir: dir.clone(),
+                holder: holder.clone(),
+            },
+            Closed => Closed,
+            Wakeup => Wakeup,
+            InvalidArgument(m) => InvalidArgument(m.clone()),
+        }
+    }
 }

@@ -8,33 +8,40 @@
 //!
 //! - [`format`]: the pure RecordBatch v2 codec (CRC-32C, varints, murmur2);
 //! - [`storage`]: one partition's log ([`storage::PartitionLog`]): segments, indexes,
-//!   roll, flush and crash recovery.
+//!   roll, flush and crash recovery;
+//! - [`Broker`]: a data directory with its topics; [`Producer`] publishes to them.
 //!
 //! # Quick start
 //!
 //! ```
-//! use brooklet::format::RecordIn;
-//! use brooklet::storage::{LogConfig, PartitionLog};
+//! use brooklet::{Broker, ProducerRecord, TopicConfig};
 //!
 //! let dir = tempfile::tempdir()?;
-//! let log = PartitionLog::open(dir.path().join("tweets-0"), LogConfig::default())?;
-//! let meta = log.append(&[RecordIn {
-//!     key: Some(b"u1"),
-//!     value: Some(b"hello"),
-//!     timestamp: 1_700_000_000_000,
-//!     headers: &[],
-//! }])?;
-//! assert_eq!(meta.base_offset, 0);
-//! for record in log.read(0, 1 << 20)?.records() {
-//!     assert_eq!(record?.value(), Some(&b"hello"[..]));
-//! }
+//! let broker = Broker::open(dir.path())?;
+//! broker.create_topic("tweets", TopicConfig::new(4))?;
+//!
+//! let producer = broker.producer();
+//! let meta = producer.send(ProducerRecord::new("tweets").key("u1").value("hello"))?;
+//! println!("{}-{}@{}", meta.topic(), meta.partition(), meta.offset());
 //! # Ok::<(), brooklet::Error>(())
 //! ```
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod broker;
+mod config;
 mod error;
 pub mod format;
+mod partitioner;
+mod producer;
+mod record;
 pub mod storage;
 
+pub use broker::{Broker, BrokerBuilder, PartitionDescription, TopicDescription};
+pub use config::{CleanupPolicy, PartitionerKind, ProducerConfig, TopicConfig};
 pub use error::{Error, Result};
+pub use format::{Header, TimestampType};
+pub use partitioner::{DefaultPartitioner, Partitioner, RoundRobinPartitioner};
+pub use producer::Producer;
+pub use record::{ProducerRecord, RecordMetadata, TopicPartition};
+pub use storage::FlushPolicy;

@@ -67,6 +67,16 @@ impl Background {
         self.inner.panicked.load(Ordering::Acquire)
     }
 
+    /// Stops the thread and waits for it (idempotent). Periodic tasks stop running.
+    pub fn shutdown(&self) {
+        self.inner.tx.lock().take();
+        if let Some(h) = self.inner.handle.lock().take()
+            && h.thread().id() != std::thread::current().id()
+        {
+            let _ = h.join();
+        }
+    }
+
     pub(crate) fn prefault(&self, region: &Arc<MappedRegion>, from: usize, len: usize) {
         self.send(Job::Prefault(Arc::downgrade(region), from, len));
     }

@@ -13,6 +13,7 @@ mod segment;
 
 pub use background::Background;
 pub use config::{FlushPolicy, LogConfig};
+pub(crate) use partition::now_ms;
 pub use partition::{AppendInfo, PartitionLog};
 pub use read::{FetchedBatchIter, FetchedBatches};
 pub use recovery::RecoveryReport;

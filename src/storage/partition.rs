@@ -82,6 +82,8 @@ struct LogInner {
     flush_lock: Mutex<()>,
     poisoned: AtomicBool,
     poison_reason: Mutex<Option<String>>,
+    /// Fault injection for tests: the next flush fails with this error.
+    injected_flush_error: Mutex<Option<std::io::Error>>,
     waiters: Waiters,
     report: RecoveryReport,
 }
@@ -194,6 +196,7 @@ impl PartitionLog {
             flush_lock: Mutex::new(()),
             poisoned: AtomicBool::new(false),
             poison_reason: Mutex::new(None),
+            injected_flush_error: Mutex::new(None),
             waiters: Waiters::default(),
             report,
             config,
@@ -509,6 +512,13 @@ impl PartitionLog {
         self.inner.waiters.unregister(id);
     }
 
+    /// Test hook: makes the next flush of this log fail with `error`, as a failing
+    /// disk would, to exercise poisoning. Not part of the stable API.
+    #[doc(hidden)]
+    pub fn inject_flush_error(&self, error: std::io::Error) {
+        *self.inner.injected_flush_error.lock() = Some(error);
+    }
+
     /// Flushes, trims the active segment's files to their used length and writes the
     /// clean-shutdown marker. Further appends return [`Error::Closed`]; reads keep
     /// working. Dropping the last handle closes too, ignoring errors.
@@ -558,6 +568,9 @@ impl LogInner {
         self.check_poison()?;
         let end = self.log_end.load(Ordering::Acquire);
         let segs = Arc::clone(&self.segments.read());
+        if let Some(e) = self.injected_flush_error.lock().take() {
+            return Err(self.poison(&e));
+        }
         for seg in segs.iter().filter(|s| !s.is_flushed()) {
             seg.flush().map_err(|e| self.poison(&e))?;
         }

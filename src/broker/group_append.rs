@@ -1,0 +1,184 @@
+//! Group append: concurrent senders to one partition share a batch.
+//!
+//! Each sender queues its record. The first one to find no leader becomes the leader:
+//! it (optionally lingers, then) takes the whole queue, appends it as one batch — one
+//! writer lock, one batch header, one CRC for all of them — and hands each sender its
+//! offset. If more records queued meanwhile, it promotes the oldest waiting sender to
+//! lead the next batch instead of draining forever itself, so no sender starves. The
+//! queue is FIFO, so each thread's records keep their order within the partition.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::error::{Error, Result};
+use crate::format::{RecordIn, encoded_batch_len};
+use crate::record::ProducerRecord;
+use crate::storage::PartitionLog;
+
+const WAITING: u8 = 0;
+const DONE: u8 = 1;
+const LEAD: u8 = 2;
+
+/// Where one queued record landed: (offset, stored timestamp).
+type Outcome = Result<(i64, i64)>;
+
+struct Slot {
+    state: AtomicU8,
+    outcome: Mutex<Option<Outcome>>,
+    thread: Thread,
+}
+
+struct Pending {
+    record: ProducerRecord,
+    timestamp: i64,
+    size: usize,
+    slot: Arc<Slot>,
+}
+
+#[derive(Default)]
+struct Queue {
+    pending: Vec<Pending>,
+    bytes: usize,
+    leader: bool,
+}
+
+/// One partition's shared append queue.
+#[derive(Default)]
+pub(crate) struct GroupAppender {
+    queue: Mutex<Queue>,
+    more: Condvar,
+}
+
+impl GroupAppender {
+    /// Appends one record, sharing a batch with concurrent senders; returns its offset
+    /// and stored timestamp.
+    pub(crate) fn append(
+        &self,
+        log: &PartitionLog,
+        record: ProducerRecord,
+        timestamp: i64,
+        size: usize,
+        linger: Duration,
+        batch_size: usize,
+    ) -> Outcome {
+        let slot = Arc::new(Slot {
+            state: AtomicU8::new(WAITING),
+            outcome: Mutex::new(None),
+            thread: std::thread::current(),
+        });
+        let mut q = self.queue.lock();
+        q.pending.push(Pending {
+            record,
+            timestamp,
+            size,
+            slot: Arc::clone(&slot),
+        });
+        q.bytes += size;
+        if q.leader {
+            if q.bytes >= batch_size {
+                self.more.notify_one();
+            }
+            drop(q);
+            loop {
+                match slot.state.load(Ordering::Acquire) {
+                    DONE => break,
+                    LEAD => {
+                        self.lead(log, linger, batch_size);
+                        break;
+                    }
+                    _ => std::thread::park(),
+                }
+            }
+        } else {
+            q.leader = true;
+            drop(q);
+            self.lead(log, linger, batch_size);
+        }
+        slot.outcome
+            .lock()
+            .take()
+            .unwrap_or_else(|| Err(Error::InvalidArgument("append outcome lost".into())))
+    }
+
+    /// Writes the queue as one batch (after lingering, if configured), then passes the
+    /// lead on or gives it up.
+    fn lead(&self, log: &PartitionLog, linger: Duration, batch_size: usize) {
+        let mut q = self.queue.lock();
+        if !linger.is_zero() {
+            let deadline = Instant::now() + linger;
+            while q.bytes < batch_size {
+                if self.more.wait_until(&mut q, deadline).timed_out() {
+                    break;
+                }
+            }
+        }
+        let batch = std::mem::take(&mut q.pending);
+        q.bytes = 0;
+        drop(q);
+        write_batch(log, batch);
+        let mut q = self.queue.lock();
+        match q.pending.first() {
+            None => q.leader = false,
+            Some(next) => {
+                next.slot.state.store(LEAD, Ordering::Release);
+                next.slot.thread.unpark();
+            }
+        }
+    }
+}
+
+/// Appends `batch` in as few batches as `max_message_bytes` allows and hands out the
+/// outcomes.
+fn write_batch(log: &PartitionLog, batch: Vec<Pending>) {
+    let max = log.config().max_message_bytes as usize;
+    let mut start = 0;
+    while start < batch.len() {
+        // Records were checked one by one against the limit; group as many as fit.
+        let mut end = start + 1;
+        let mut bytes = batch[start].size;
+        while end < batch.len() && bytes + batch[end].size <= max {
+            bytes += batch[end].size;
+            end += 1;
+        }
+        let chunk = &batch[start..end];
+        let ins: Vec<RecordIn<'_>> = chunk.iter().map(record_in).collect();
+        let result = log.append(&ins);
+        for (i, p) in chunk.iter().enumerate() {
+            let outcome = match &result {
+                Ok(info) => Ok((
+                    info.base_offset + i as i64,
+                    info.log_append_time.unwrap_or(p.timestamp),
+                )),
+                Err(e) => Err(e.duplicate()),
+            };
+            *p.slot.outcome.lock() = Some(outcome);
+            p.slot.state.store(DONE, Ordering::Release);
+            p.slot.thread.unpark();
+        }
+        start = end;
+    }
+}
+
+fn record_in(p: &Pending) -> RecordIn<'_> {
+    RecordIn {
+        key: p.record.key.as_deref(),
+        value: p.record.value.as_deref(),
+        timestamp: p.timestamp,
+        headers: &p.record.headers,
+    }
+}
+
+/// Bytes `record` adds to a batch (its own batch size minus the shared header, plus
+/// the header once, as an upper bound for the size check).
+pub(crate) fn record_size(record: &ProducerRecord, timestamp: i64) -> usize {
+    encoded_batch_len(&[RecordIn {
+        key: record.key.as_deref(),
+        value: record.value.as_deref(),
+        timestamp,
+        headers: &record.headers,
+    }])
+}

@@ -1,0 +1,250 @@
+//! Topic metadata files: `<dir>/topics/<name>.topic`, one small text file per topic.
+//!
+//! Crash safety: a file is written to `<name>.topic.tmp`, fsynced, renamed over its final
+//! name and the directory fsynced. rename(2) is atomic, so after a crash at any instant
+//! a topic's file is either absent, the old version or the new one: a topic exists
+//! whole or not at all. Partition directories are created after the file is durable
+//! and re-created at open when missing.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::{CleanupPolicy, TopicConfig};
+use crate::error::{Error, Result};
+use crate::format::TimestampType;
+use crate::storage::FlushPolicy;
+
+const MAGIC_LINE: &str = "brooklet-topic v1";
+
+pub(crate) fn topics_dir(dir: &Path) -> PathBuf {
+    dir.join("topics")
+}
+
+pub(crate) fn meta_path(dir: &Path, topic: &str) -> PathBuf {
+    topics_dir(dir).join(format!("{topic}.topic"))
+}
+
+fn ms(d: Duration) -> u128 {
+    d.as_millis()
+}
+
+/// Serialises a topic's metadata.
+pub(crate) fn encode(name: &str, c: &TopicConfig) -> String {
+    let flush = match c.flush {
+        FlushPolicy::Os => "os".to_string(),
+        FlushPolicy::Interval(d) => format!("interval:{}", ms(d)),
+        FlushPolicy::EveryAppend => "every_append".to_string(),
+    };
+    let ts = match c.timestamp_type {
+        TimestampType::CreateTime => "CreateTime",
+        TimestampType::LogAppendTime => "LogAppendTime",
+    };
+    let opt = |v: Option<u128>| v.map_or("-1".to_string(), |v| v.to_string());
+    format!(
+        "{MAGIC_LINE}\nname={name}\npartitions={}\nsegment.bytes={}\nsegment.ms={}\nretention.ms={}\nretention.bytes={}\ncleanup.policy={}\nmax.message.bytes={}\nflush={flush}\nmessage.timestamp.type={ts}\nindex.interval.bytes={}\ndelete.retention.ms={}\nmin.cleanable.dirty.ratio={}\nmin.compaction.lag.ms={}\n",
+        c.partitions,
+        c.segment_bytes,
+        ms(c.segment_ms),
+        opt(c.retention_ms.map(ms)),
+        opt(c.retention_bytes.map(u128::from)),
+        c.cleanup_policy.as_str(),
+        c.max_message_bytes,
+        c.index_interval_bytes,
+        ms(c.delete_retention_ms),
+        c.min_cleanable_dirty_ratio,
+        ms(c.min_compaction_lag_ms),
+    )
+}
+
+/// Parses a metadata file; any damage is [`Error::Corrupt`] naming the line.
+pub(crate) fn decode(path: &Path, text: &str) -> Result<(String, TopicConfig)> {
+    let corrupt = |line: usize, why: String| Error::corrupt(path, line as u64, why);
+    let mut lines = text.lines();
+    if lines.next() != Some(MAGIC_LINE) {
+        return Err(corrupt(0, format!("first line is not `{MAGIC_LINE}`")));
+    }
+    let mut name = None;
+    let mut c = TopicConfig::new(1);
+    let mut have_partitions = false;
+    for (i, line) in lines.enumerate() {
+        let at = i + 1;
+        let Some((k, v)) = line.split_once('=') else {
+            return Err(corrupt(at, format!("line `{line}` is not key=value")));
+        };
+        let num = |v: &str| -> Result<u64> {
+            v.parse::<u64>()
+                .map_err(|_| corrupt(at, format!("`{k}` has a non-numeric value `{v}`")))
+        };
+        let opt = |v: &str| -> Result<Option<u64>> {
+            if v == "-1" {
+                Ok(None)
+            } else {
+                num(v).map(Some)
+            }
+        };
+        match k {
+            "name" => name = Some(v.to_string()),
+            "partitions" => {
+                c.partitions = u32::try_from(num(v)?)
+                    .map_err(|_| corrupt(at, "partitions too large".into()))?;
+                have_partitions = true;
+            }
+            "segment.bytes" => c.segment_bytes = num(v)?,
+            "segment.ms" => c.segment_ms = Duration::from_millis(num(v)?),
+            "retention.ms" => c.retention_ms = opt(v)?.map(Duration::from_millis),
+            "retention.bytes" => c.retention_bytes = opt(v)?,
+            "cleanup.policy" => {
+                c.cleanup_policy = CleanupPolicy::parse(v)
+                    .ok_or_else(|| corrupt(at, format!("unknown cleanup.policy `{v}`")))?
+            }
+            "max.message.bytes" => {
+                c.max_message_bytes = u32::try_from(num(v)?)
+                    .map_err(|_| corrupt(at, "max.message.bytes too large".into()))?
+            }
+            "flush" => {
+                c.flush = match v {
+                    "os" => FlushPolicy::Os,
+                    "every_append" => FlushPolicy::EveryAppend,
+                    _ => match v.strip_prefix("interval:") {
+                        Some(n) => FlushPolicy::Interval(Duration::from_millis(num(n)?)),
+                        None => return Err(corrupt(at, format!("unknown flush policy `{v}`"))),
+                    },
+                }
+            }
+            "message.timestamp.type" => {
+                c.timestamp_type = match v {
+                    "CreateTime" => TimestampType::CreateTime,
+                    "LogAppendTime" => TimestampType::LogAppendTime,
+                    _ => return Err(corrupt(at, format!("unknown timestamp type `{v}`"))),
+                }
+            }
+            "index.interval.bytes" => {
+                c.index_interval_bytes = u32::try_from(num(v)?)
+                    .map_err(|_| corrupt(at, "index.interval.bytes too large".into()))?
+            }
+            "delete.retention.ms" => c.delete_retention_ms = Duration::from_millis(num(v)?),
+            "min.cleanable.dirty.ratio" => {
+                c.min_cleanable_dirty_ratio = v
+                    .parse()
+                    .map_err(|_| corrupt(at, format!("bad ratio `{v}`")))?
+            }
+            "min.compaction.lag.ms" => c.min_compaction_lag_ms = Duration::from_millis(num(v)?),
+            // Unknown keys come from a newer version: keep going, as Kafka ignores
+            // unknown topic configs it does not need.
+            _ => {}
+        }
+    }
+    let name = name.ok_or_else(|| corrupt(0, "no name".into()))?;
+    if !have_partitions {
+        return Err(corrupt(0, "no partition count".into()));
+    }
+    c.validate().map_err(|e| corrupt(0, e.to_string()))?;
+    Ok((name, c))
+}
+
+/// Writes a topic's metadata crash-safely (see the module docs).
+pub(crate) fn write(dir: &Path, name: &str, c: &TopicConfig) -> Result<()> {
+    let tdir = topics_dir(dir);
+    let path = meta_path(dir, name);
+    let tmp = tdir.join(format!("{name}.topic.tmp"));
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(encode(name, c).as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(|e| Error::io(&tmp, e))?;
+    }
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    sync_dir(&tdir)
+}
+
+/// Removes a topic's metadata durably.
+pub(crate) fn remove(dir: &Path, name: &str) -> Result<()> {
+    let path = meta_path(dir, name);
+    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+    sync_dir(&topics_dir(dir))
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
+
+/// Kafka's topic name rules: 1-249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub(crate) fn validate_name(name: &str) -> Result<()> {
+    let bad = |reason: &str| {
+        Err(Error::InvalidTopicName {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        })
+    };
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name.len() > 249 {
+        return bad("it is longer than 249 characters");
+    }
+    if name == "." || name == ".." {
+        return bad("`.` and `..` are not allowed");
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return bad(&format!(
+            "character {c:?} is not allowed (use ASCII letters, digits, `.`, `_` and `-`)"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_every_field() {
+        let c = TopicConfig::new(3)
+            .segment_bytes(1 << 20)
+            .retention_ms(None)
+            .retention_bytes(Some(12345))
+            .cleanup_policy(CleanupPolicy::CompactDelete)
+            .flush(FlushPolicy::Interval(Duration::from_millis(250)))
+            .message_timestamp_type(TimestampType::LogAppendTime)
+            .min_cleanable_dirty_ratio(0.25);
+        let text = encode("my.topic-1", &c);
+        let (name, back) = decode(Path::new("x"), &text).unwrap();
+        assert_eq!(name, "my.topic-1");
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn damage_is_corrupt() {
+        for bad in [
+            "",
+            "nope\n",
+            "brooklet-topic v1\nname=x\n",
+            "brooklet-topic v1\nname=x\npartitions=abc\n",
+            "brooklet-topic v1\nname=x\npartitions=0\n",
+        ] {
+            assert!(
+                matches!(decode(Path::new("x"), bad), Err(Error::Corrupt { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_follow_kafka_rules() {
+        for ok in ["a", "tweets", "a.b_c-D9", &"x".repeat(249)] {
+            validate_name(ok).unwrap();
+        }
+        for bad in ["", ".", "..", "a b", "a/b", "é", &"x".repeat(250)] {
+            assert!(
+                matches!(validate_name(bad), Err(Error::InvalidTopicName { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,617 @@
+//! The [`Broker`]: one data directory, its lock, its topics and their partitions, and
+//! the background thread that serves them.
+
+mod group_append;
+pub(crate) mod meta;
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+
+pub(crate) use group_append::{GroupAppender, record_size};
+
+use crate::config::{ProducerConfig, TopicConfig};
+use crate::error::{Error, Result};
+use crate::producer::Producer;
+use crate::record::TopicPartition;
+use crate::storage::{Background, PartitionLog};
+
+/// Prefix of internal topics (`__consumer_offsets`, ...), as in Kafka.
+pub(crate) const INTERNAL_PREFIX: &str = "__";
+
+/// A handle to an open data directory: Kafka's broker, in process. Cheap to clone
+/// (`Arc` inside), `Send + Sync`; the directory is closed when [`close`](Broker::close)
+/// is called or the last clone is dropped.
+///
+/// ```
+/// use brooklet::{Broker, ProducerRecord, TopicConfig};
+///
+/// let dir = tempfile::tempdir()?;
+/// let broker = Broker::open(dir.path())?;
+/// broker.create_topic("tweets", TopicConfig::new(4))?;
+/// let producer = broker.producer();
+/// let meta = producer.send(ProducerRecord::new("tweets").key("u1").value("hello"))?;
+/// assert_eq!(meta.offset(), 0);
+/// broker.close()?;
+/// # Ok::<(), brooklet::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Broker {
+    inner: Arc<BrokerInner>,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("dir", &self.inner.dir)
+            .finish()
+    }
+}
+
+pub(crate) struct BrokerInner {
+    dir: PathBuf,
+    lock_file: Mutex<Option<File>>,
+    options: BrokerBuilder,
+    topics: RwLock<HashMap<String, Arc<Topic>>>,
+    /// Serialises topic creation, deletion and growth.
+    admin: Mutex<()>,
+    bg: Background,
+    closed: AtomicBool,
+}
+
+/// A topic and its open partitions.
+pub(crate) struct Topic {
+    pub(crate) name: String,
+    pub(crate) config: RwLock<TopicConfig>,
+    pub(crate) partitions: RwLock<Arc<Vec<Arc<Partition>>>>,
+}
+
+/// One partition: its log and its shared append queue.
+pub(crate) struct Partition {
+    pub(crate) log: PartitionLog,
+    pub(crate) appender: GroupAppender,
+}
+
+impl Topic {
+    pub(crate) fn partitions(&self) -> Arc<Vec<Arc<Partition>>> {
+        Arc::clone(&self.partitions.read())
+    }
+}
+
+/// What [`Broker::describe_topic`] reports about one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionDescription {
+    /// The partition number.
+    pub partition: u32,
+    /// First offset still in the log.
+    pub log_start_offset: i64,
+    /// The next offset to be written.
+    pub log_end_offset: i64,
+    /// Segments on disk.
+    pub segments: usize,
+    /// Bytes of batches on disk.
+    pub size_bytes: u64,
+}
+
+/// What [`Broker::describe_topic`] reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicDescription {
+    /// The topic name.
+    pub name: String,
+    /// Whether it is an internal topic (`__` prefix).
+    pub internal: bool,
+    /// Its settings.
+    pub config: TopicConfig,
+    /// Its partitions, in order.
+    pub partitions: Vec<PartitionDescription>,
+}
+
+/// Options for opening a [`Broker`].
+///
+/// ```
+/// use brooklet::{Broker, TopicConfig};
+/// let dir = tempfile::tempdir()?;
+/// let broker = Broker::builder(dir.path())
+///     .auto_create_topics(true)
+///     .default_topic_config(TopicConfig::new(3))
+///     .open()?;
+/// # Ok::<(), brooklet::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct BrokerBuilder {
+    dir: PathBuf,
+    auto_create_topics: bool,
+    default_topic_config: TopicConfig,
+}
+
+impl BrokerBuilder {
+    /// Create unknown topics on first use by a producer (Kafka's
+    /// `auto.create.topics.enable`). Default: false (Kafka's default is true; an
+    /// embedded log is better off refusing a typo than creating a topic for it).
+    #[must_use]
+    pub fn auto_create_topics(mut self, on: bool) -> Self {
+        self.auto_create_topics = on;
+        self
+    }
+
+    /// Settings of auto-created topics. Default: `TopicConfig::new(1)` (Kafka's
+    /// `num.partitions` = 1).
+    #[must_use]
+    pub fn default_topic_config(mut self, c: TopicConfig) -> Self {
+        self.default_topic_config = c;
+        self
+    }
+
+    /// Opens the directory; see [`Broker::open`].
+    ///
+    /// # Errors
+    /// As [`Broker::open`].
+    pub fn open(self) -> Result<Broker> {
+        Broker::open_with(self)
+    }
+}
+
+fn sync_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::io(path, e)
+}
+
+impl Broker {
+    /// Opens (or creates) a data directory with default options: takes its lock,
+    /// recovers every partition, and starts the background thread.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] when another `Broker` (in this or another process) holds the
+    /// directory; [`Error::Io`] when it cannot be created or read; [`Error::Corrupt`]
+    /// when topic metadata or a sealed segment is damaged.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Broker> {
+        Self::builder(dir).open()
+    }
+
+    /// Options for opening a directory.
+    pub fn builder(dir: impl AsRef<Path>) -> BrokerBuilder {
+        BrokerBuilder {
+            dir: dir.as_ref().to_path_buf(),
+            auto_create_topics: false,
+            default_topic_config: TopicConfig::new(1),
+        }
+    }
+
+    fn open_with(options: BrokerBuilder) -> Result<Broker> {
+        options.default_topic_config.validate()?;
+        let dir = options.dir.clone();
+        std::fs::create_dir_all(&dir).map_err(sync_err(&dir))?;
+        let lock_file = lock_dir(&dir)?;
+        let tdir = meta::topics_dir(&dir);
+        std::fs::create_dir_all(&tdir).map_err(sync_err(&tdir))?;
+        let bg = Background::new("brooklet-bg")?;
+        let mut topics = HashMap::new();
+        for entry in std::fs::read_dir(&tdir).map_err(sync_err(&tdir))? {
+            let path = entry.map_err(sync_err(&tdir))?.path();
+            let fname = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if fname.ends_with(".tmp") {
+                // An interrupted metadata write: the rename never happened.
+                let _ = std::fs::remove_file(&path);
+                continue;
+            }
+            if !fname.ends_with(".topic") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).map_err(sync_err(&path))?;
+            let (name, config) = meta::decode(&path, &text)?;
+            let topic = open_topic(&dir, &name, config, &bg)?;
+            topics.insert(name, Arc::new(topic));
+        }
+        remove_orphan_partitions(&dir, &topics)?;
+        let broker = Broker {
+            inner: Arc::new(BrokerInner {
+                dir,
+                lock_file: Mutex::new(Some(lock_file)),
+                options,
+                topics: RwLock::new(topics),
+                admin: Mutex::new(()),
+                bg,
+                closed: AtomicBool::new(false),
+            }),
+        };
+        Ok(broker)
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        if self.inner.bg.is_poisoned() {
+            return Err(Error::Poisoned {
+                partition: "<broker>".into(),
+                reason: "a background task panicked; reopen the broker".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Creates a topic. Names follow Kafka's rules (`[a-zA-Z0-9._-]`, 1-249 characters,
+    /// not `.` or `..`); names starting with `__` are reserved for internal topics.
+    /// The topic is crash-safe: after a crash at any instant it exists whole or not at
+    /// all.
+    ///
+    /// # Errors
+    /// [`Error::InvalidTopicName`], [`Error::TopicExists`], [`Error::InvalidArgument`]
+    /// for a bad config, [`Error::Io`], [`Error::Closed`].
+    pub fn create_topic(&self, name: &str, config: TopicConfig) -> Result<()> {
+        meta::validate_name(name)?;
+        if name.starts_with(INTERNAL_PREFIX) {
+            return Err(Error::InvalidTopicName {
+                name: name.to_string(),
+                reason: "names starting with `__` are reserved for internal topics".into(),
+            });
+        }
+        self.create_topic_unchecked(name, config)
+    }
+
+    /// Creates a topic without the internal-name rule (for internal topics).
+    pub(crate) fn create_topic_unchecked(&self, name: &str, config: TopicConfig) -> Result<()> {
+        self.check_open()?;
+        config.validate()?;
+        let _admin = self.inner.admin.lock();
+        if self.inner.topics.read().contains_key(name) {
+            return Err(Error::TopicExists {
+                topic: name.to_string(),
+            });
+        }
+        // Leftovers of a deletion interrupted by a crash must not leak into the new
+        // topic: remove them before the metadata makes the topic exist.
+        for entry in std::fs::read_dir(&self.inner.dir).map_err(sync_err(&self.inner.dir))? {
+            let entry = entry.map_err(sync_err(&self.inner.dir))?;
+            let fname = entry.file_name().to_string_lossy().into_owned();
+            let leftover = fname
+                .rsplit_once('-')
+                .is_some_and(|(t, p)| t == name && p.parse::<u32>().is_ok());
+            if leftover {
+                let pdir = entry.path();
+                std::fs::remove_dir_all(&pdir).map_err(sync_err(&pdir))?;
+            }
+        }
+        meta::write(&self.inner.dir, name, &config)?;
+        let topic = open_topic(&self.inner.dir, name, config, &self.inner.bg)?;
+        self.inner
+            .topics
+            .write()
+            .insert(name.to_string(), Arc::new(topic));
+        Ok(())
+    }
+
+    /// Deletes a topic and its data. Consumers reading it keep their current batches
+    /// (mappings outlive the files) and then find the topic gone; producers get
+    /// [`Error::UnknownTopic`].
+    ///
+    /// # Errors
+    /// [`Error::UnknownTopic`]; [`Error::InvalidArgument`] for internal topics;
+    /// [`Error::Io`]; [`Error::Closed`].
+    pub fn delete_topic(&self, name: &str) -> Result<()> {
+        self.check_open()?;
+        if name.starts_with(INTERNAL_PREFIX) {
+            return Err(Error::InvalidArgument(format!(
+                "internal topic `{name}` cannot be deleted"
+            )));
+        }
+        let _admin = self.inner.admin.lock();
+        let topic = self
+            .inner
+            .topics
+            .write()
+            .remove(name)
+            .ok_or_else(|| Error::UnknownTopic {
+                topic: name.to_string(),
+            })?;
+        // The metadata goes first (durably): from then on the topic does not exist,
+        // and leftover partition directories are garbage, removed here or at next open.
+        meta::remove(&self.inner.dir, name)?;
+        for (p, part) in topic.partitions().iter().enumerate() {
+            let _ = part.log.close();
+            let pdir = partition_dir(&self.inner.dir, name, p as u32);
+            std::fs::remove_dir_all(&pdir).map_err(sync_err(&pdir))?;
+        }
+        Ok(())
+    }
+
+    /// Names of the user topics, sorted (internal topics are left out, as Kafka's
+    /// `listTopics` does by default).
+    pub fn list_topics(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .inner
+            .topics
+            .read()
+            .keys()
+            .filter(|n| !n.starts_with(INTERNAL_PREFIX))
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Partitions, offsets, sizes and settings of a topic.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTopic`].
+    pub fn describe_topic(&self, name: &str) -> Result<TopicDescription> {
+        let topic = self.topic(name)?;
+        let partitions = topic
+            .partitions()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PartitionDescription {
+                partition: i as u32,
+                log_start_offset: p.log.log_start_offset(),
+                log_end_offset: p.log.log_end_offset(),
+                segments: p.log.segment_count(),
+                size_bytes: p.log.size_bytes(),
+            })
+            .collect();
+        let config = topic.config.read().clone();
+        Ok(TopicDescription {
+            name: topic.name.clone(),
+            internal: topic.name.starts_with(INTERNAL_PREFIX),
+            config,
+            partitions,
+        })
+    }
+
+    /// Grows a topic to `total` partitions (Kafka's `createPartitions`; partitions can
+    /// only be added). Keys that hashed to an old partition may map to a new one from
+    /// now on, exactly as in Kafka.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTopic`]; [`Error::InvalidArgument`] when `total` is not larger
+    /// than the current count; [`Error::Io`]; [`Error::Closed`].
+    pub fn create_partitions(&self, name: &str, total: u32) -> Result<()> {
+        self.check_open()?;
+        let _admin = self.inner.admin.lock();
+        let topic = self.topic(name)?;
+        let mut config = topic.config.read().clone();
+        if total <= config.partitions {
+            return Err(Error::InvalidArgument(format!(
+                "topic `{name}` has {} partitions; the new count must be larger (partitions cannot be removed)",
+                config.partitions
+            )));
+        }
+        config.partitions = total;
+        config.validate()?;
+        meta::write(&self.inner.dir, name, &config)?;
+        let mut parts = Vec::clone(&topic.partitions());
+        for p in parts.len() as u32..total {
+            parts.push(Arc::new(open_partition(
+                &self.inner.dir,
+                name,
+                p,
+                &config,
+                &self.inner.bg,
+            )?));
+        }
+        *topic.partitions.write() = Arc::new(parts);
+        *topic.config.write() = config;
+        Ok(())
+    }
+
+    /// A producer with default settings.
+    pub fn producer(&self) -> Producer {
+        Producer::new(self.clone(), ProducerConfig::default())
+    }
+
+    /// A producer with `config`.
+    pub fn producer_with(&self, config: ProducerConfig) -> Producer {
+        Producer::new(self.clone(), config)
+    }
+
+    pub(crate) fn topic(&self, name: &str) -> Result<Arc<Topic>> {
+        self.inner
+            .topics
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::UnknownTopic {
+                topic: name.to_string(),
+            })
+    }
+
+    /// The topic, created with the default config when auto-creation is on.
+    pub(crate) fn topic_for_produce(&self, name: &str) -> Result<Arc<Topic>> {
+        match self.topic(name) {
+            Err(Error::UnknownTopic { .. }) if self.inner.options.auto_create_topics => {
+                let cfg = self.inner.options.default_topic_config.clone();
+                match self.create_topic(name, cfg) {
+                    Ok(()) | Err(Error::TopicExists { .. }) => self.topic(name),
+                    Err(e) => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The log of one partition.
+    pub(crate) fn partition(&self, tp: &TopicPartition) -> Result<Arc<Partition>> {
+        let topic = self.topic(tp.topic())?;
+        let parts = topic.partitions();
+        parts
+            .get(tp.partition() as usize)
+            .cloned()
+            .ok_or_else(|| Error::UnknownPartition {
+                topic: tp.topic().to_string(),
+                partition: tp.partition(),
+                partitions: parts.len() as u32,
+            })
+    }
+
+    /// Direct access to one partition's log, for reads below the client API
+    /// (zero-copy batch reads, timestamps) and tooling.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTopic`], [`Error::UnknownPartition`].
+    pub fn partition_log(&self, topic: &str, partition: u32) -> Result<PartitionLog> {
+        Ok(self
+            .partition(&TopicPartition::new(topic, partition))?
+            .log
+            .clone())
+    }
+
+    /// Number of partitions of a topic.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTopic`].
+    pub fn partition_count(&self, topic: &str) -> Result<u32> {
+        Ok(self.topic(topic)?.partitions().len() as u32)
+    }
+
+    /// Forces every partition to stable storage.
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`] when a flush fails (sticky per partition).
+    pub fn flush(&self) -> Result<()> {
+        let topics: Vec<Arc<Topic>> = self.inner.topics.read().values().cloned().collect();
+        for t in topics {
+            for p in t.partitions().iter() {
+                p.log.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes and closes every partition (writing clean-shutdown markers), stops the
+    /// background thread and releases the directory lock. Later calls on any clone
+    /// return [`Error::Closed`]; dropping the last clone closes too.
+    ///
+    /// # Errors
+    /// The first [`Error::Io`] met while closing partitions (the rest are still closed).
+    pub fn close(&self) -> Result<()> {
+        self.inner.close()
+    }
+}
+
+impl BrokerInner {
+    fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let _admin = self.admin.lock();
+        let mut first_err = None;
+        for t in self.topics.read().values() {
+            for p in t.partitions().iter() {
+                if let Err(e) = p.log.close() {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        self.bg.shutdown();
+        if let Some(f) = self.lock_file.lock().take() {
+            let _ = f.unlock();
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for BrokerInner {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+pub(crate) fn partition_dir(dir: &Path, topic: &str, p: u32) -> PathBuf {
+    dir.join(format!("{topic}-{p}"))
+}
+
+fn open_partition(
+    dir: &Path,
+    topic: &str,
+    p: u32,
+    config: &TopicConfig,
+    bg: &Background,
+) -> Result<Partition> {
+    let log = PartitionLog::open_with(partition_dir(dir, topic, p), config.log_config(), bg)?;
+    Ok(Partition {
+        log,
+        appender: GroupAppender::default(),
+    })
+}
+
+fn open_topic(dir: &Path, name: &str, config: TopicConfig, bg: &Background) -> Result<Topic> {
+    let parts = (0..config.partitions)
+        .map(|p| open_partition(dir, name, p, &config, bg).map(Arc::new))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Topic {
+        name: name.to_string(),
+        config: RwLock::new(config),
+        partitions: RwLock::new(Arc::new(parts)),
+    })
+}
+
+/// Removes partition directories of topics that no longer exist (a deletion
+/// interrupted by a crash).
+fn remove_orphan_partitions(dir: &Path, topics: &HashMap<String, Arc<Topic>>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(sync_err(dir))? {
+        let entry = entry.map_err(sync_err(dir))?;
+        if !entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((topic, p)) = name.rsplit_once('-') else {
+            continue;
+        };
+        let Ok(p) = p.parse::<u32>() else { continue };
+        let known = topics
+            .get(topic)
+            .is_some_and(|t| (p as usize) < t.partitions().len());
+        if !known && meta::validate_name(topic).is_ok() {
+            std::fs::remove_dir_all(entry.path()).map_err(sync_err(dir))?;
+        }
+    }
+    Ok(())
+}
+
+/// Takes the directory's exclusive lock and records our pid in it.
+fn lock_dir(dir: &Path) -> Result<File> {
+    let path = dir.join(".lock");
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(sync_err(&path))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut s = String::new();
+            let _ = f.read_to_string(&mut s);
+            let pid = s.trim().parse::<u32>().ok();
+            let holder = match pid {
+                Some(p) if p == std::process::id() => {
+                    format!("another Broker in this process ({p})")
+                }
+                Some(p) => format!("process {p}"),
+                None => "another process".to_string(),
+            };
+            return Err(Error::Locked {
+                dir: dir.to_path_buf(),
+                holder,
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+    }
+    f.set_len(0)
+        .and_then(|_| f.rewind())
+        .and_then(|_| write!(f, "{}", std::process::id()))
+        .map_err(sync_err(&path))?;
+    Ok(f)
+}

@@ -1,0 +1,267 @@
+//! Topic and producer settings, with Kafka's defaults where Kafka has one.
+
+use std::time::Duration;
+
+use crate::format::TimestampType;
+use crate::storage::{FlushPolicy, LogConfig};
+
+/// Kafka's `cleanup.policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CleanupPolicy {
+    /// Delete old segments by time and size (Kafka's default).
+    #[default]
+    Delete,
+    /// Keep the latest record per key.
+    Compact,
+    /// Both: compact, and delete segments past retention.
+    CompactDelete,
+}
+
+impl CleanupPolicy {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CleanupPolicy::Delete => "delete",
+            CleanupPolicy::Compact => "compact",
+            CleanupPolicy::CompactDelete => "compact,delete",
+        }
+    }
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "delete" => Some(CleanupPolicy::Delete),
+            "compact" => Some(CleanupPolicy::Compact),
+            "compact,delete" | "delete,compact" => Some(CleanupPolicy::CompactDelete),
+            _ => None,
+        }
+    }
+}
+
+/// A topic's settings (Kafka's topic configs).
+///
+/// ```
+/// use brooklet::{CleanupPolicy, TopicConfig};
+/// use std::time::Duration;
+/// let cfg = TopicConfig::new(4)
+///     .retention_ms(Some(Duration::from_secs(3600)))
+///     .cleanup_policy(CleanupPolicy::Delete);
+/// assert_eq!(cfg.partitions(), 4);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicConfig {
+    pub(crate) partitions: u32,
+    pub(crate) segment_bytes: u64,
+    pub(crate) segment_ms: Duration,
+    pub(crate) retention_ms: Option<Duration>,
+    pub(crate) retention_bytes: Option<u64>,
+    pub(crate) cleanup_policy: CleanupPolicy,
+    pub(crate) max_message_bytes: u32,
+    pub(crate) flush: FlushPolicy,
+    pub(crate) timestamp_type: TimestampType,
+    pub(crate) index_interval_bytes: u32,
+    pub(crate) delete_retention_ms: Duration,
+    pub(crate) min_cleanable_dirty_ratio: f64,
+    pub(crate) min_compaction_lag_ms: Duration,
+}
+
+impl TopicConfig {
+    /// A topic of `partitions` partitions with default settings.
+    pub fn new(partitions: u32) -> Self {
+        let log = LogConfig::default();
+        TopicConfig {
+            partitions,
+            segment_bytes: log.segment_bytes,
+            segment_ms: log.segment_ms,
+            retention_ms: Some(Duration::from_secs(7 * 24 * 3600)),
+            retention_bytes: None,
+            cleanup_policy: CleanupPolicy::Delete,
+            max_message_bytes: log.max_message_bytes,
+            flush: FlushPolicy::Os,
+            timestamp_type: TimestampType::CreateTime,
+            index_interval_bytes: log.index_interval_bytes,
+            delete_retention_ms: Duration::from_secs(24 * 3600),
+            min_cleanable_dirty_ratio: 0.5,
+            min_compaction_lag_ms: Duration::ZERO,
+        }
+    }
+
+    /// Number of partitions.
+    pub fn partitions(&self) -> u32 {
+        self.partitions
+    }
+
+    /// Segment file size (`segment.bytes`). Default: 64 MiB; Kafka's 1 GiB is
+    /// preallocated per partition, too much for an embedded log.
+    #[must_use]
+    pub fn segment_bytes(mut self, bytes: u64) -> Self {
+        self.segment_bytes = bytes;
+        self
+    }
+    /// Roll segments older than this (`segment.ms`). Default: 7 days.
+    #[must_use]
+    pub fn segment_ms(mut self, d: Duration) -> Self {
+        self.segment_ms = d;
+        self
+    }
+    /// Delete segments older than this (`retention.ms`); `None` keeps them forever.
+    /// Default: 7 days.
+    #[must_use]
+    pub fn retention_ms(mut self, d: Option<Duration>) -> Self {
+        self.retention_ms = d;
+        self
+    }
+    /// Delete old segments beyond this many bytes per partition (`retention.bytes`).
+    /// Default: `None` (no limit).
+    #[must_use]
+    pub fn retention_bytes(mut self, bytes: Option<u64>) -> Self {
+        self.retention_bytes = bytes;
+        self
+    }
+    /// `cleanup.policy`. Default: delete.
+    #[must_use]
+    pub fn cleanup_policy(mut self, p: CleanupPolicy) -> Self {
+        self.cleanup_policy = p;
+        self
+    }
+    /// Largest record batch (`max.message.bytes`). Default: 1,048,588.
+    #[must_use]
+    pub fn max_message_bytes(mut self, bytes: u32) -> Self {
+        self.max_message_bytes = bytes;
+        self
+    }
+    /// Durability policy. Default: [`FlushPolicy::Os`], as Kafka.
+    #[must_use]
+    pub fn flush(mut self, p: FlushPolicy) -> Self {
+        self.flush = p;
+        self
+    }
+    /// `message.timestamp.type`. Default: CreateTime.
+    #[must_use]
+    pub fn message_timestamp_type(mut self, t: TimestampType) -> Self {
+        self.timestamp_type = t;
+        self
+    }
+    /// `index.interval.bytes`. Default: 4096.
+    #[must_use]
+    pub fn index_interval_bytes(mut self, bytes: u32) -> Self {
+        self.index_interval_bytes = bytes;
+        self
+    }
+    /// How long tombstones survive compaction (`delete.retention.ms`). Default: 1 day.
+    #[must_use]
+    pub fn delete_retention_ms(mut self, d: Duration) -> Self {
+        self.delete_retention_ms = d;
+        self
+    }
+    /// `min.cleanable.dirty.ratio`. Default: 0.5.
+    #[must_use]
+    pub fn min_cleanable_dirty_ratio(mut self, r: f64) -> Self {
+        self.min_cleanable_dirty_ratio = r;
+        self
+    }
+    /// `min.compaction.lag.ms`. Default: 0.
+    #[must_use]
+    pub fn min_compaction_lag_ms(mut self, d: Duration) -> Self {
+        self.min_compaction_lag_ms = d;
+        self
+    }
+
+    /// The storage settings of each partition.
+    pub(crate) fn log_config(&self) -> LogConfig {
+        LogConfig {
+            segment_bytes: self.segment_bytes,
+            segment_ms: self.segment_ms,
+            index_interval_bytes: self.index_interval_bytes,
+            flush: self.flush,
+            timestamp_type: self.timestamp_type,
+            max_message_bytes: self.max_message_bytes,
+            ..LogConfig::default()
+        }
+    }
+
+    pub(crate) fn validate(&self) -> crate::Result<()> {
+        if self.partitions == 0 {
+            return Err(crate::Error::InvalidArgument(
+                "a topic needs at least one partition".into(),
+            ));
+        }
+        if self.partitions > 100_000 {
+            return Err(crate::Error::InvalidArgument(format!(
+                "{} partitions is more than the supported 100000",
+                self.partitions
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.min_cleanable_dirty_ratio) {
+            return Err(crate::Error::InvalidArgument(
+                "min_cleanable_dirty_ratio must be between 0 and 1".into(),
+            ));
+        }
+        self.log_config().validate()
+    }
+}
+
+/// How the producer picks a partition for records without an explicit one.
+#[derive(Debug, Clone, Default)]
+pub enum PartitionerKind {
+    /// Kafka's default: murmur2 of the key; keyless records stick to one partition
+    /// until `batch_size` bytes were sent to it, then move (KIP-480/KIP-794).
+    #[default]
+    Default,
+    /// Every record (keyed or not) to the next partition in turn (Kafka's
+    /// `RoundRobinPartitioner`).
+    RoundRobin,
+    /// A user-supplied partitioner.
+    Custom(std::sync::Arc<dyn crate::partitioner::Partitioner>),
+}
+
+/// Producer settings.
+///
+/// ```
+/// use brooklet::ProducerConfig;
+/// use std::time::Duration;
+/// let cfg = ProducerConfig::new().linger(Duration::from_millis(5)).batch_size(64 * 1024);
+/// # let _ = cfg;
+/// ```
+#[derive(Debug, Clone)]
+pub struct ProducerConfig {
+    pub(crate) linger: Duration,
+    pub(crate) batch_size: usize,
+    pub(crate) partitioner: PartitionerKind,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            linger: Duration::ZERO,
+            batch_size: 16 * 1024,
+            partitioner: PartitionerKind::Default,
+        }
+    }
+}
+
+impl ProducerConfig {
+    /// Default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// How long a send waits for other senders to share its batch (`linger.ms`).
+    /// Default: 0 (Kafka 3.x's default is 5 ms over a network; in process, batching
+    /// already happens whenever senders overlap).
+    #[must_use]
+    pub fn linger(mut self, d: Duration) -> Self {
+        self.linger = d;
+        self
+    }
+    /// Target batch size in bytes (`batch.size`): a lingering batch is written once it
+    /// reaches this, and the sticky partitioner moves on after this many bytes.
+    /// Default: 16384.
+    #[must_use]
+    pub fn batch_size(mut self, bytes: usize) -> Self {
+        self.batch_size = bytes.max(1);
+        self
+    }
+    /// The partitioner for records without an explicit partition. Default: Kafka's.
+    #[must_use]
+    pub fn partitioner(mut self, p: PartitionerKind) -> Self {
+        self.partitioner = p;
+        self
+    }
+}

@@ -1,0 +1,202 @@
+//! [`Producer`]: publishing records to topics from any thread.
+
+use std::sync::Arc;
+
+use crate::broker::{Broker, record_size};
+use crate::config::{PartitionerKind, ProducerConfig};
+use crate::error::{Error, Result};
+use crate::format::RecordIn;
+use crate::partitioner::{DefaultPartitioner, Partitioner, RoundRobinPartitioner};
+use crate::record::{ProducerRecord, RecordMetadata};
+use crate::storage::now_ms;
+
+/// Publishes records (Kafka's `KafkaProducer`). Cheap to clone, `Send + Sync`: share
+/// one among threads. Concurrent sends to one partition share a batch (group append).
+///
+/// ```
+/// use brooklet::{Broker, ProducerRecord, TopicConfig};
+/// let dir = tempfile::tempdir()?;
+/// let broker = Broker::open(dir.path())?;
+/// broker.create_topic("t", TopicConfig::new(2))?;
+/// let producer = broker.producer();
+/// let a = producer.send(ProducerRecord::new("t").key("k").value("v1"))?;
+/// let b = producer.send(ProducerRecord::new("t").key("k").value("v2"))?;
+/// assert_eq!((a.partition(), a.offset() + 1), (b.partition(), b.offset()));
+/// # Ok::<(), brooklet::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Producer {
+    inner: Arc<ProducerInner>,
+}
+
+#[derive(Debug)]
+struct ProducerInner {
+    broker: Broker,
+    config: ProducerConfig,
+    partitioner: Arc<dyn Partitioner>,
+}
+
+impl Producer {
+    pub(crate) fn new(broker: Broker, config: ProducerConfig) -> Producer {
+        let partitioner: Arc<dyn Partitioner> = match &config.partitioner {
+            PartitionerKind::Default => Arc::new(DefaultPartitioner::new(config.batch_size)),
+            PartitionerKind::RoundRobin => Arc::new(RoundRobinPartitioner::default()),
+            PartitionerKind::Custom(p) => Arc::clone(p),
+        };
+        Producer {
+            inner: Arc::new(ProducerInner {
+                broker,
+                config,
+                partitioner,
+            }),
+        }
+    }
+
+    /// Picks the partition and timestamp of a record and checks its size.
+    fn route(
+        &self,
+        record: &ProducerRecord,
+    ) -> Result<(Arc<crate::broker::Topic>, u32, i64, usize)> {
+        let broker = &self.inner.broker;
+        broker.check_open()?;
+        let topic = broker.topic_for_produce(&record.topic)?;
+        let n = topic.partitions().len() as u32;
+        let p = match record.partition {
+            Some(p) => p,
+            None => self.inner.partitioner.partition(
+                &record.topic,
+                record.key.as_deref(),
+                record.value.as_deref(),
+                n,
+            ),
+        };
+        if p >= n {
+            return Err(Error::UnknownPartition {
+                topic: record.topic.clone(),
+                partition: p,
+                partitions: n,
+            });
+        }
+        let ts = record.timestamp.unwrap_or_else(now_ms);
+        let size = record_size(record, ts);
+        let max = topic.config.read().max_message_bytes as usize;
+        if size > max {
+            return Err(Error::RecordTooLarge {
+                topic: record.topic.clone(),
+                size,
+                max,
+            });
+        }
+        Ok((topic, p, ts, size))
+    }
+
+    /// Appends one record and returns where it landed, once it is readable by
+    /// consumers and, when the topic's flush policy asks, on stable storage.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTopic`] (unless the broker auto-creates topics),
+    /// [`Error::UnknownPartition`] for an explicit or partitioner-chosen partition out
+    /// of range, [`Error::RecordTooLarge`] beyond the topic's `max_message_bytes`,
+    /// [`Error::Poisoned`] after a failed flush of the partition, [`Error::Closed`] after
+    /// the broker was closed, [`Error::Io`] when a segment cannot be created (disk full).
+    pub fn send(&self, record: ProducerRecord) -> Result<RecordMetadata> {
+        let (topic, p, ts, size) = self.route(&record)?;
+        let part = Arc::clone(&topic.partitions()[p as usize]);
+        let topic_name = record.topic.clone();
+        let (offset, stored_ts) = part.appender.append(
+            &part.log,
+            record,
+            ts,
+            size,
+            self.inner.config.linger,
+            self.inner.config.batch_size,
+        )?;
+        Ok(RecordMetadata {
+            topic: topic_name,
+            partition: p,
+            offset,
+            timestamp: stored_ts,
+            timestamp_type: part.log.config().timestamp_type,
+        })
+    }
+
+    /// Appends many records, one batch per partition where they fit, and returns their
+    /// metadata in input order. Every record is routed and checked before anything is
+    /// written, so argument errors write nothing; an I/O error can leave the records of
+    /// earlier partitions written.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub fn send_batch(
+        &self,
+        records: impl IntoIterator<Item = ProducerRecord>,
+    ) -> Result<Vec<RecordMetadata>> {
+        let records: Vec<ProducerRecord> = records.into_iter().collect();
+        let mut routed = Vec::with_capacity(records.len());
+        for r in &records {
+            routed.push(self.route(r)?);
+        }
+        // Group by (topic, partition), keeping input order inside each group.
+        let mut order: Vec<usize> = (0..records.len()).collect();
+        order.sort_by(|&a, &b| {
+            (records[a].topic.as_str(), routed[a].1).cmp(&(records[b].topic.as_str(), routed[b].1))
+        });
+        let mut out: Vec<Option<RecordMetadata>> = vec![None; records.len()];
+        let mut i = 0;
+        while i < order.len() {
+            let (topic, p, ..) = &routed[order[i]];
+            let part = Arc::clone(&topic.partitions()[*p as usize]);
+            let max = part.log.config().max_message_bytes as usize;
+            let mut j = i;
+            while j < order.len()
+                && records[order[j]].topic == records[order[i]].topic
+                && routed[order[j]].1 == *p
+            {
+                j += 1;
+            }
+            // Chunks that fit max_message_bytes (sizes are per-record upper bounds).
+            let mut start = i;
+            while start < j {
+                let mut end = start + 1;
+                let mut bytes = routed[order[start]].3;
+                while end < j && bytes + routed[order[end]].3 <= max {
+                    bytes += routed[order[end]].3;
+                    end += 1;
+                }
+                let ins: Vec<RecordIn<'_>> = order[start..end]
+                    .iter()
+                    .map(|&k| RecordIn {
+                        key: records[k].key.as_deref(),
+                        value: records[k].value.as_deref(),
+                        timestamp: routed[k].2,
+                        headers: &records[k].headers,
+                    })
+                    .collect();
+                let info = part.log.append(&ins)?;
+                for (n, &k) in order[start..end].iter().enumerate() {
+                    out[k] = Some(RecordMetadata {
+                        topic: records[k].topic.clone(),
+                        partition: *p,
+                        offset: info.base_offset + n as i64,
+                        timestamp: info.log_append_time.unwrap_or(routed[k].2),
+                        timestamp_type: part.log.config().timestamp_type,
+                    });
+                }
+                start = end;
+            }
+            i = j;
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    /// Forces everything appended so far, by any producer, to stable storage. (Sends
+    /// are synchronous, so unlike Kafka's `flush` there is nothing in flight to wait
+    /// for; this is the durability barrier.)
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`] when a flush fails; [`Error::Closed`].
+    pub fn flush(&self) -> Result<()> {
+        self.inner.broker.check_open()?;
+        self.inner.broker.flush()
+    }
+}
