@@ -265,3 +265,144 @@ impl ProducerConfig {
         self
     }
 }
+
+/// What a consumer does when it has no valid position for a partition (Kafka's
+/// `auto.offset.reset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OffsetReset {
+    /// Start at the log start.
+    Earliest,
+    /// Start at the log end: only records appended from now on (Kafka's default).
+    #[default]
+    Latest,
+    /// Fail with [`Error::NoOffset`](crate::Error::NoOffset) (or
+    /// [`Error::OffsetOutOfRange`](crate::Error::OffsetOutOfRange)).
+    None,
+}
+
+/// Consumer settings, with Kafka's defaults.
+///
+/// ```
+/// use brooklet::{ConsumerConfig, OffsetReset};
+/// let cfg = ConsumerConfig::new().group_id("counter").auto_offset_reset(OffsetReset::Earliest);
+/// # let _ = cfg;
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    pub(crate) group_id: Option<String>,
+    pub(crate) group_instance_id: Option<String>,
+    pub(crate) auto_offset_reset: OffsetReset,
+    pub(crate) enable_auto_commit: bool,
+    pub(crate) auto_commit_interval: Duration,
+    pub(crate) max_poll_records: usize,
+    pub(crate) max_poll_interval: Duration,
+    pub(crate) session_timeout: Duration,
+    pub(crate) max_partition_fetch_bytes: usize,
+    pub(crate) fetch_max_bytes: usize,
+    pub(crate) assignors: Vec<std::sync::Arc<dyn crate::group::assignor::Assignor>>,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        use crate::group::assignor::{CooperativeStickyAssignor, RangeAssignor};
+        ConsumerConfig {
+            group_id: None,
+            group_instance_id: None,
+            auto_offset_reset: OffsetReset::Latest,
+            enable_auto_commit: true,
+            auto_commit_interval: Duration::from_secs(5),
+            max_poll_records: 500,
+            max_poll_interval: Duration::from_secs(300),
+            session_timeout: Duration::from_secs(45),
+            max_partition_fetch_bytes: 1 << 20,
+            fetch_max_bytes: 50 << 20,
+            assignors: vec![
+                std::sync::Arc::new(RangeAssignor),
+                std::sync::Arc::new(CooperativeStickyAssignor),
+            ],
+        }
+    }
+}
+
+impl ConsumerConfig {
+    /// Default settings: no group.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// The consumer group (`group.id`); needed for `subscribe` and for commits.
+    /// Default: none.
+    #[must_use]
+    pub fn group_id(mut self, id: impl Into<String>) -> Self {
+        self.group_id = Some(id.into());
+        self
+    }
+    /// Static membership (`group.instance.id`, KIP-345): a consumer that comes back
+    /// under the same id within `session_timeout` keeps its partitions without a
+    /// rebalance. Default: none (dynamic member).
+    #[must_use]
+    pub fn group_instance_id(mut self, id: impl Into<String>) -> Self {
+        self.group_instance_id = Some(id.into());
+        self
+    }
+    /// `auto.offset.reset`. Default: latest, as Kafka.
+    #[must_use]
+    pub fn auto_offset_reset(mut self, r: OffsetReset) -> Self {
+        self.auto_offset_reset = r;
+        self
+    }
+    /// `enable.auto.commit`: commit positions every `auto_commit_interval` from
+    /// `poll`, before a rebalance and on close. Default: true, as Kafka.
+    #[must_use]
+    pub fn enable_auto_commit(mut self, on: bool) -> Self {
+        self.enable_auto_commit = on;
+        self
+    }
+    /// `auto.commit.interval.ms`. Default: 5 s.
+    #[must_use]
+    pub fn auto_commit_interval(mut self, d: Duration) -> Self {
+        self.auto_commit_interval = d;
+        self
+    }
+    /// `max.poll.records`. Default: 500.
+    #[must_use]
+    pub fn max_poll_records(mut self, n: usize) -> Self {
+        self.max_poll_records = n.max(1);
+        self
+    }
+    /// `max.poll.interval.ms`: a member that does not poll this often is removed from
+    /// its group. Default: 5 min.
+    #[must_use]
+    pub fn max_poll_interval(mut self, d: Duration) -> Self {
+        self.max_poll_interval = d;
+        self
+    }
+    /// `session.timeout.ms`: how long a closed static member keeps its partitions.
+    /// Default: 45 s.
+    #[must_use]
+    pub fn session_timeout(mut self, d: Duration) -> Self {
+        self.session_timeout = d;
+        self
+    }
+    /// `max.partition.fetch.bytes`. Default: 1 MiB.
+    #[must_use]
+    pub fn max_partition_fetch_bytes(mut self, n: usize) -> Self {
+        self.max_partition_fetch_bytes = n.max(1);
+        self
+    }
+    /// `fetch.max.bytes` per poll. Default: 50 MiB.
+    #[must_use]
+    pub fn fetch_max_bytes(mut self, n: usize) -> Self {
+        self.fetch_max_bytes = n.max(1);
+        self
+    }
+    /// `partition.assignment.strategy`, in order of preference. Default: range, then
+    /// cooperative-sticky, as Kafka 3.x.
+    #[must_use]
+    pub fn assignors(
+        mut self,
+        a: Vec<std::sync::Arc<dyn crate::group::assignor::Assignor>>,
+    ) -> Self {
+        self.assignors = a;
+        self
+    }
+}

@@ -16,7 +16,7 @@
 //! ```
 //! use brooklet::{Broker, ProducerRecord, TopicConfig};
 //!
-//! let dir = tempfile::tempdir()?;
+//! let dir = tempfile::tempdir().unwrap();
 //! let broker = Broker::open(dir.path())?;
 //! broker.create_topic("tweets", TopicConfig::new(4))?;
 //!
@@ -28,19 +28,34 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod admin;
 mod broker;
 mod config;
+mod consumer;
 mod error;
 pub mod format;
+mod group;
 mod partitioner;
 mod producer;
 mod record;
 pub mod storage;
 
+pub use admin::{GroupPartitionOffset, OffsetSpec};
 pub use broker::{Broker, BrokerBuilder, PartitionDescription, TopicDescription};
-pub use config::{CleanupPolicy, PartitionerKind, ProducerConfig, TopicConfig};
+pub use config::{
+    CleanupPolicy, ConsumerConfig, OffsetReset, PartitionerKind, ProducerConfig, TopicConfig,
+};
+pub use consumer::{
+    Consumer, ConsumerRecord, ConsumerRecords, OwnedConsumerRecord, RebalanceListener, WakeupHandle,
+};
 pub use error::{Error, Result};
 pub use format::{Header, TimestampType};
+pub use group::assignor::{
+    Assignment, Assignor, CooperativeStickyAssignor, RangeAssignor, RebalanceProtocol,
+    RoundRobinAssignor, StickyAssignor, Subscription, assignor_by_name,
+};
+pub use group::coordinator::{GroupDescription, GroupState, MemberDescription};
+pub use group::offsets::OffsetAndMetadata;
 pub use partitioner::{DefaultPartitioner, Partitioner, RoundRobinPartitioner};
 pub use producer::Producer;
 pub use record::{ProducerRecord, RecordMetadata, TopicPartition};

@@ -15,7 +15,7 @@ use crate::storage::now_ms;
 ///
 /// ```
 /// use brooklet::{Broker, ProducerRecord, TopicConfig};
-/// let dir = tempfile::tempdir()?;
+/// let dir = tempfile::tempdir().unwrap();
 /// let broker = Broker::open(dir.path())?;
 /// broker.create_topic("t", TopicConfig::new(2))?;
 /// let producer = broker.producer();

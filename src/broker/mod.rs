@@ -17,6 +17,8 @@ pub(crate) use group_append::{GroupAppender, record_size};
 
 use crate::config::{ProducerConfig, TopicConfig};
 use crate::error::{Error, Result};
+use crate::group::coordinator::Groups;
+use crate::group::offsets::OffsetStore;
 use crate::producer::Producer;
 use crate::record::TopicPartition;
 use crate::storage::{Background, PartitionLog};
@@ -31,7 +33,7 @@ pub(crate) const INTERNAL_PREFIX: &str = "__";
 /// ```
 /// use brooklet::{Broker, ProducerRecord, TopicConfig};
 ///
-/// let dir = tempfile::tempdir()?;
+/// let dir = tempfile::tempdir().unwrap();
 /// let broker = Broker::open(dir.path())?;
 /// broker.create_topic("tweets", TopicConfig::new(4))?;
 /// let producer = broker.producer();
@@ -62,6 +64,8 @@ pub(crate) struct BrokerInner {
     admin: Mutex<()>,
     bg: Background,
     closed: AtomicBool,
+    groups: Groups,
+    offsets: Mutex<Option<Arc<OffsetStore>>>,
 }
 
 /// A topic and its open partitions.
@@ -115,7 +119,7 @@ pub struct TopicDescription {
 ///
 /// ```
 /// use brooklet::{Broker, TopicConfig};
-/// let dir = tempfile::tempdir()?;
+/// let dir = tempfile::tempdir().unwrap();
 /// let broker = Broker::builder(dir.path())
 ///     .auto_create_topics(true)
 ///     .default_topic_config(TopicConfig::new(3))
@@ -219,6 +223,8 @@ impl Broker {
                 admin: Mutex::new(()),
                 bg,
                 closed: AtomicBool::new(false),
+                groups: Groups::default(),
+                offsets: Mutex::new(None),
             }),
         };
         Ok(broker)
@@ -472,6 +478,31 @@ impl Broker {
     /// [`Error::UnknownTopic`].
     pub fn partition_count(&self, topic: &str) -> Result<u32> {
         Ok(self.topic(topic)?.partitions().len() as u32)
+    }
+
+    pub(crate) fn groups(&self) -> &Groups {
+        &self.inner.groups
+    }
+
+    /// The committed-offsets store, opened (and `__consumer_offsets` created and
+    /// replayed) on first use.
+    pub(crate) fn offset_store(&self) -> Result<Arc<OffsetStore>> {
+        let mut slot = self.inner.offsets.lock();
+        if let Some(s) = slot.as_ref() {
+            return Ok(Arc::clone(s));
+        }
+        self.check_open()?;
+        let store = Arc::new(OffsetStore::open(self)?);
+        *slot = Some(Arc::clone(&store));
+        Ok(store)
+    }
+
+    /// Whether `__consumer_offsets` exists (so groups may have committed offsets).
+    pub(crate) fn has_offsets_topic(&self) -> bool {
+        self.inner
+            .topics
+            .read()
+            .contains_key(crate::group::offsets::OFFSETS_TOPIC)
     }
 
     /// Forces every partition to stable storage.

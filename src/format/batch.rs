@@ -309,6 +309,7 @@ impl<'a> Batch<'a> {
 pub struct RecordRef<'a> {
     offset: i64,
     timestamp: i64,
+    timestamp_type: TimestampType,
     key: Option<&'a [u8]>,
     value: Option<&'a [u8]>,
     headers: &'a [u8],
@@ -323,6 +324,10 @@ impl<'a> RecordRef<'a> {
     /// Timestamp in ms (the batch's append time under LogAppendTime).
     pub fn timestamp(&self) -> i64 {
         self.timestamp
+    }
+    /// Which clock the timestamp comes from (the batch's attribute).
+    pub fn timestamp_type(&self) -> TimestampType {
+        self.timestamp_type
     }
     /// Key, `None` for a null key.
     pub fn key(&self) -> Option<&'a [u8]> {
@@ -462,6 +467,7 @@ impl<'a> BatchRecords<'a> {
         Ok(RecordRef {
             offset: self.header.base_offset + off_delta,
             timestamp,
+            timestamp_type: self.header.timestamp_type(),
             key,
             value,
             headers: &body[headers_start..end],

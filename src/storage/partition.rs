@@ -39,7 +39,7 @@ pub struct AppendInfo {
 /// use brooklet::format::RecordIn;
 /// use brooklet::storage::{LogConfig, PartitionLog};
 ///
-/// let dir = tempfile::tempdir()?;
+/// let dir = tempfile::tempdir().unwrap();
 /// let log = PartitionLog::open(dir.path().join("demo-0"), LogConfig::default())?;
 /// let rec = RecordIn { key: Some(b"k"), value: Some(b"hello"), timestamp: 1, headers: &[] };
 /// let info = log.append(&[rec])?;
