@@ -39,6 +39,7 @@ mod partitioner;
 mod producer;
 mod record;
 pub mod storage;
+pub mod streams;
 
 pub use admin::{GroupPartitionOffset, OffsetSpec};
 pub use broker::{Broker, BrokerBuilder, PartitionDescription, TopicDescription};

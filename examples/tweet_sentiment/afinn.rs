@@ -25,21 +25,22 @@
 //! leftmost position, the longest token followed by a word boundary, and
 //! `findall` resumes after it.
 //!
-//! This module does that with a hash map and no regular expression. It does
-//! not allocate for text whose lower-casing changes only ASCII letters (most
-//! tweets, emoji included); other text is lower-cased with
-//! `str::to_lowercase`, which (like Python's `str.lower`) applies the
-//! final-sigma rule. The values are integers, so the sum is an exact `i32`
-//! (the reference's float holds the same integer).
+//! This module does that in one pass, with its own hash table keyed by the
+//! first word of each entry and no regular expression. It does not allocate
+//! for text whose lower-casing changes only ASCII letters (most tweets, emoji
+//! included): ASCII letters are folded as the words are hashed and compared.
+//! Other text is lower-cased with `str::to_lowercase` first, which (like
+//! Python's `str.lower`) applies the final-sigma rule. The values are
+//! integers, so the sum is an exact `i32` (the reference's float holds the
+//! same integer; the sum saturates instead of overflowing).
 //!
 //! Characters are classified by Rust's Unicode tables (newer than Python
-//! 3.11's Unicode 14), corrected by [`NOT_WORD_ALNUM`] to Python's notion of a
+//! 3.11's Unicode 14), corrected by `NOT_WORD_ALNUM` to Python's notion of a
 //! word character; characters assigned after the reference's Unicode version
 //! follow Rust's tables.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
 
 /// A loaded AFINN word list, ready to score text.
 ///
@@ -47,16 +48,22 @@ use std::hash::{BuildHasher, Hasher};
 /// from any list in the same `word<TAB>score` format with
 /// [`Afinn::from_word_list`].
 pub struct Afinn {
-    /// Keyed by an entry's first word run (the whole entry for a one-word
-    /// entry, `"can"` for `"can't stand"`).
-    entries: HashMap<Box<str>, Entry, FxBuild>,
+    /// One per distinct first word run of an entry (the whole entry for a
+    /// one-word entry, `"can"` for `"can't stand"`).
+    entries: Vec<Entry>,
+    /// Open-addressing hash table over `entries` (linear probing, at most
+    /// a quarter full), looked up with the word run's ASCII-folded hash so
+    /// that the scan never copies or lower-cases a word.
+    slots: Box<[Slot]>,
+    /// `slots.len() - 1` (a power of two minus one).
+    mask: usize,
     /// The longest key in bytes: no longer word run can match anything.
     max_key_len: usize,
 }
 
 /// What the list holds for one first word run.
-#[derive(Default)]
 struct Entry {
+    key: Box<str>,
     /// The value of the one-word entry equal to the key, if any.
     score: Option<i32>,
     /// Entries of more than one word run that start with the key, longest
@@ -71,8 +78,13 @@ struct Phrase {
     score: i32,
 }
 
-/// The buffer for lower-casing a word run without allocating.
-const KEY_BUF: usize = 64;
+/// A slot of [`Afinn::slots`]: `index` is 1 + an index into `entries`, or
+/// 0 for an empty slot; `tag` is the high half of the key's hash.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    tag: u32,
+    index: u32,
+}
 
 impl Afinn {
     /// Parses a word list: one `entry<TAB>score` per line, UTF-8, as read by
@@ -81,8 +93,8 @@ impl Afinn {
     /// skipped. An entry must begin and end with a word character (every
     /// AFINN word list does); errors name the 1-based line.
     pub fn from_word_list(text: &str) -> Result<Afinn, String> {
-        let mut entries: HashMap<Box<str>, Entry, FxBuild> = HashMap::default();
-        let mut max_key_len = 0;
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut by_key: HashMap<&str, usize> = HashMap::new();
         for (index, raw) in text.split('\n').enumerate() {
             let line_no = index + 1;
             let line = raw.trim_matches(is_py_space);
@@ -112,23 +124,58 @@ impl Afinn {
             }
             let split = word.find(|c: char| !is_word(c)).unwrap_or(word.len());
             let (key, rest) = word.split_at(split);
-            max_key_len = max_key_len.max(key.len());
-            let entry = entries.entry(key.into()).or_default();
+            let slot = *by_key.entry(key).or_insert_with(|| {
+                entries.push(Entry {
+                    key: key.into(),
+                    score: None,
+                    phrases: Vec::new(),
+                });
+                entries.len() - 1
+            });
+            let entry = &mut entries[slot];
             if rest.is_empty() {
                 entry.score = Some(score);
             } else if let Some(p) = entry.phrases.iter_mut().find(|p| &*p.rest == rest) {
                 p.score = score;
             } else if can_match(rest) {
-                entry.phrases.push(Phrase { rest: rest.into(), score });
+                entry.phrases.push(Phrase {
+                    rest: rest.into(),
+                    score,
+                });
             }
         }
-        for entry in entries.values_mut() {
+        if entries.len() >= (u32::MAX / 4) as usize {
+            return Err("the word list has too many entries".to_string());
+        }
+        for entry in &mut entries {
             // Longest first; among phrases that can match at one place, one
             // is a prefix of the other, so byte length orders them as the
             // reference's character length does.
-            entry.phrases.sort_by(|a, b| b.rest.len().cmp(&a.rest.len()));
+            entry
+                .phrases
+                .sort_by_key(|p| std::cmp::Reverse(p.rest.len()));
         }
-        Ok(Afinn { entries, max_key_len })
+        let size = (entries.len() * 4).next_power_of_two().max(16);
+        let mask = size - 1;
+        let mut slots = vec![Slot::default(); size].into_boxed_slice();
+        for (index, entry) in entries.iter().enumerate() {
+            let hash = fold_hash(entry.key.as_bytes());
+            let mut pos = hash as usize & mask;
+            while slots[pos].index != 0 {
+                pos = (pos + 1) & mask;
+            }
+            slots[pos] = Slot {
+                tag: (hash >> 32) as u32,
+                index: index as u32 + 1,
+            };
+        }
+        let max_key_len = entries.iter().map(|e| e.key.len()).max().unwrap_or(0);
+        Ok(Afinn {
+            entries,
+            slots,
+            mask,
+            max_key_len,
+        })
     }
 
     /// The AFINN-en-165 list bundled in `examples/data/AFINN-en-165.txt`
@@ -158,40 +205,36 @@ impl Afinn {
         let mut i = 0;
         while i < n {
             // Skip to the next word run.
-            let (c, len) = char_at(b, i);
-            if !is_word(c) {
-                i += len;
-                continue;
-            }
-            let start = i;
-            let mut has_upper = false;
-            while i < n {
-                let (c, len) = char_at(b, i);
-                if !is_word(c) {
-                    break;
+            match BYTE_CLASS[usize::from(b[i])] {
+                NON_WORD => {
+                    i += 1;
+                    continue;
                 }
-                has_upper |= c.is_ascii_uppercase();
-                i += len;
+                NON_ASCII => {
+                    let (c, len) = char_at(b, i);
+                    if !is_word(c) {
+                        i += len;
+                        continue;
+                    }
+                }
+                _ => {}
             }
-            let run = &s[start..i];
-            if run.len() > self.max_key_len {
-                continue;
+            // Find its end.
+            let start = i;
+            while i < n {
+                match BYTE_CLASS[usize::from(b[i])] {
+                    WORD => i += 1,
+                    NON_WORD => break,
+                    _ => {
+                        let (c, len) = char_at(b, i);
+                        if !is_word(c) {
+                            break;
+                        }
+                        i += len;
+                    }
+                }
             }
-            let mut buf = [0u8; KEY_BUF];
-            let owned;
-            let key: &str = if !has_upper {
-                run
-            } else if run.len() <= KEY_BUF {
-                let dst = &mut buf[..run.len()];
-                dst.copy_from_slice(run.as_bytes());
-                dst.make_ascii_lowercase();
-                // ASCII case folding keeps UTF-8 valid.
-                std::str::from_utf8(dst).unwrap_or(run)
-            } else {
-                owned = run.to_ascii_lowercase();
-                &owned
-            };
-            let Some(entry) = self.entries.get(key) else {
+            let Some(entry) = self.find(&b[start..i]) else {
                 continue;
             };
             let phrase = entry
@@ -207,12 +250,42 @@ impl Afinn {
         }
         total
     }
+
+    /// The entry whose key equals `run` with ASCII letters lower-cased.
+    #[inline]
+    fn find(&self, run: &[u8]) -> Option<&Entry> {
+        if run.len() > self.max_key_len {
+            return None;
+        }
+        let hash = fold_hash(run);
+        let tag = (hash >> 32) as u32;
+        let mut pos = hash as usize & self.mask;
+        loop {
+            let slot = self.slots[pos];
+            if slot.index == 0 {
+                return None;
+            }
+            if slot.tag == tag {
+                let entry = &self.entries[slot.index as usize - 1];
+                let key = entry.key.as_bytes();
+                if key.len() == run.len()
+                    && key
+                        .iter()
+                        .zip(run)
+                        .all(|(&k, &r)| k == r.to_ascii_lowercase())
+                {
+                    return Some(entry);
+                }
+            }
+            pos = (pos + 1) & self.mask;
+        }
+    }
 }
 
 impl fmt::Debug for Afinn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let phrases: usize = self.entries.values().map(|e| e.phrases.len()).sum();
-        let words = self.entries.values().filter(|e| e.score.is_some()).count();
+        let phrases: usize = self.entries.iter().map(|e| e.phrases.len()).sum();
+        let words = self.entries.iter().filter(|e| e.score.is_some()).count();
         f.debug_struct("Afinn")
             .field("words", &words)
             .field("phrases", &phrases)
@@ -256,6 +329,70 @@ impl fmt::Display for Sentiment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// [`BYTE_CLASS`] of an ASCII non-word character.
+const NON_WORD: u8 = 0;
+/// [`BYTE_CLASS`] of an ASCII word character.
+const WORD: u8 = 1;
+/// [`BYTE_CLASS`] of a byte of a multi-byte UTF-8 sequence.
+const NON_ASCII: u8 = 2;
+
+/// The class of each byte value, for the scan's fast ASCII path.
+const BYTE_CLASS: [u8; 256] = {
+    let mut class = [NON_ASCII; 256];
+    let mut b = 0;
+    while b < 128 {
+        class[b] = if (b as u8).is_ascii_alphanumeric() || b == b'_' as usize {
+            WORD
+        } else {
+            NON_WORD
+        };
+        b += 1;
+    }
+    class
+};
+
+/// A hash of `bytes` with ASCII letters lower-cased, eight bytes at a time
+/// (FxHash's step, then a murmur3 finaliser so that both halves are
+/// usable). Keys are fixed, so a non-keyed hash is fine.
+#[inline]
+fn fold_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+    let mut h = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ fold_ascii(u64::from_le_bytes(word))).wrapping_mul(K);
+    }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let mut word = 0u64;
+        for (k, &byte) in tail.iter().enumerate() {
+            word |= u64::from(byte) << (8 * k);
+        }
+        h = (h.rotate_left(5) ^ fold_ascii(word)).wrapping_mul(K);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// `to_ascii_lowercase` on each of the eight bytes of `x` (bytes >= 0x80
+/// unchanged).
+#[inline]
+fn fold_ascii(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // With the high bits cleared no byte carries into the next.
+    let low = x & !HIGH;
+    let ge_a = low.wrapping_add(ONES * (0x80 - u64::from(b'A')));
+    let gt_z = low.wrapping_add(ONES * (0x7f - u64::from(b'Z')));
+    let upper = ge_a & !gt_z & !x & HIGH;
+    x | (upper >> 2)
 }
 
 /// Matches a phrase's `rest` against `b` from `at` (the end of the first
@@ -316,7 +453,7 @@ fn needs_lowercasing(text: &str) -> bool {
         return false;
     }
     text.chars().any(|c| {
-        if c.is_ascii() {
+        if c.is_ascii() || is_emoji(c) {
             return false;
         }
         let mut lower = c.to_lowercase();
@@ -341,7 +478,10 @@ fn char_at(b: &[u8], i: usize) -> (char, usize) {
     for &cont in &b[i + 1..i + len] {
         cp = (cp << 6) | u32::from(cont & 0x3F);
     }
-    (char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER), len)
+    (
+        char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER),
+        len,
+    )
 }
 
 /// Python's `\w` in a `str` pattern: `c.isalnum() or c == "_"`.
@@ -350,8 +490,24 @@ fn is_word(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric() || c == '_'
     } else {
-        c.is_alphanumeric() && !in_ranges(NOT_WORD_ALNUM, c as u32)
+        !is_emoji(c) && c.is_alphanumeric() && !in_ranges(NOT_WORD_ALNUM, c as u32)
     }
+}
+
+/// A quick answer for the commonest non-ASCII characters in tweets: emoji,
+/// pictographs, dingbats (less the circled digits), the emoji variation
+/// selector and the zero-width joiner are neither word characters nor
+/// changed by lower-casing.
+#[inline]
+fn is_emoji(c: char) -> bool {
+    matches!(
+        c,
+        '\u{1F300}'..='\u{1FAFF}'
+            | '\u{2600}'..='\u{2775}'
+            | '\u{2794}'..='\u{27BF}'
+            | '\u{FE0F}'
+            | '\u{200D}'
+    )
 }
 
 /// Python's `\s` / `str.isspace()`: Unicode whitespace plus U+001C..U+001F.
@@ -379,6 +535,7 @@ fn in_ranges(ranges: &[(u32, u32)], cp: u32) -> bool {
 /// Generated by comparing `char::is_alphanumeric` with Python 3.11 and 3.13
 /// `str.isalnum()` over every code point (assigned characters; a range may
 /// span code points neither calls alphanumeric).
+#[rustfmt::skip]
 const NOT_WORD_ALNUM: &[(u32, u32)] = &[
     (0x0345, 0x036F), (0x05B0, 0x05C7), (0x0610, 0x061A), (0x064B, 0x065F), (0x0670, 0x0670),
     (0x06D6, 0x06E4), (0x06E7, 0x06ED), (0x0711, 0x0711), (0x0730, 0x073F), (0x07A6, 0x07B0),
@@ -418,52 +575,162 @@ const NOT_WORD_ALNUM: &[(u32, u32)] = &[
     (0x1E08F, 0x1E08F), (0x1E947, 0x1E947), (0x1F130, 0x1F189),
 ];
 
-/// A fast, non-keyed hasher for the word map (FxHash's mixing step with a
-/// final avalanche); the keys are fixed, so flooding is not a concern.
-#[derive(Clone, Copy, Default)]
-struct FxBuild;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl BuildHasher for FxBuild {
-    type Hasher = FxHasher;
-    fn build_hasher(&self) -> FxHasher {
-        FxHasher(0)
-    }
-}
-
-struct FxHasher(u64);
-
-const FX_K: u64 = 0xf135_7aea_2e62_a9c5;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_K);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, mut bytes: &[u8]) {
-        while bytes.len() >= 8 {
-            let (head, tail) = bytes.split_at(8);
-            self.add(u64::from_le_bytes(head.try_into().unwrap_or([0; 8])));
-            bytes = tail;
+    /// Undoes the fixture's escaping (see its header).
+    fn unescape(text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('\\') => out.push('\\'),
+                Some('t') => out.push('\t'),
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('u') => {
+                    assert_eq!(chars.next(), Some('{'), "in {text:?}");
+                    let hex: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                    let cp = u32::from_str_radix(&hex, 16).expect("hex escape");
+                    out.push(char::from_u32(cp).expect("escaped code point"));
+                }
+                other => panic!("bad escape {other:?} in {text:?}"),
+            }
         }
-        if !bytes.is_empty() {
-            let mut last = [0u8; 8];
-            last[..bytes.len()].copy_from_slice(bytes);
-            self.add(u64::from_le_bytes(last) ^ ((bytes.len() as u64) << 59));
+        out
+    }
+
+    #[test]
+    fn matches_the_reference_on_every_fixture_row() {
+        let afinn = Afinn::builtin();
+        let fixture = include_str!("../data/afinn_cases.tsv");
+        let mut rows = 0;
+        let mut failures = Vec::new();
+        for (i, line) in fixture.lines().enumerate() {
+            if line.starts_with('#') {
+                continue;
+            }
+            let (want, text) = line.split_once('\t').expect("score<TAB>text");
+            let want: i32 = want.parse().expect("integer score");
+            let text = unescape(text);
+            let got = afinn.score(&text);
+            if got != want {
+                failures.push(format!("line {}: {text:?}: got {got}, want {want}", i + 1));
+            }
+            rows += 1;
+        }
+        assert!(rows >= 350, "only {rows} rows");
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn builtin_has_every_entry() {
+        let afinn = Afinn::builtin();
+        let words = afinn.entries.iter().filter(|e| e.score.is_some()).count();
+        let phrases: usize = afinn.entries.iter().map(|e| e.phrases.len()).sum();
+        assert_eq!(words + phrases, 3382);
+        assert_eq!(afinn.score("can't stand"), -3);
+        assert_eq!(afinn.score("naïve"), -2);
+        assert_eq!(afinn.score("once-in-a-lifetime"), 3);
+    }
+
+    #[test]
+    fn fast_path_agrees_with_lowercasing_everything() {
+        let afinn = Afinn::builtin();
+        let texts = include_str!("../data/afinn_cases.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(_, t)| unescape(t));
+        for text in texts {
+            assert_eq!(
+                afinn.score(&text),
+                afinn.scan(&text.to_lowercase()),
+                "{text:?}"
+            );
         }
     }
 
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
+    #[test]
+    fn custom_lists_and_their_errors() {
+        let a = Afinn::from_word_list("good\t3\n\nbad\t-3\r\nnot good\t-2\ngood\t1\n").unwrap();
+        assert_eq!(a.score("Good, not good, BAD"), 1 - 2 - 3);
+        // Leading/trailing whitespace of a line is stripped, as the
+        // reference's read_word_file does.
+        let a = Afinn::from_word_list("  meh\t-1  \n").unwrap();
+        assert_eq!(a.score("meh"), -1);
+        // An entry with upper case never matches lower-cased text.
+        let a = Afinn::from_word_list("Yay\t2\n").unwrap();
+        assert_eq!(a.score("Yay yay YAY"), 0);
+        // A phrase with a tab or two spaces cannot match collapsed text.
+        let a = Afinn::from_word_list("a  b\t5\na\u{a0}b\t5\n").unwrap();
+        assert_eq!(a.score("a  b a\u{a0}b"), 0);
+        // A long entry (past the key buffer) still matches.
+        let long = "x".repeat(100);
+        let a = Afinn::from_word_list(&format!("{long}\t2\n")).unwrap();
+        assert_eq!(a.score(&long.to_uppercase()), 2);
+
+        let err = |list: &str| Afinn::from_word_list(list).unwrap_err();
+        assert!(err("good\t3\nbad -3\n").starts_with("line 2: expected `entry<TAB>score`"));
+        assert!(err("good\t3\t4\n").starts_with("line 1: expected"));
+        assert!(err("good\t3\nbad\tvery\n").starts_with("line 2: score \"very\""));
+        assert!(err("a\t1\nb\t2\n:)\t2\n").starts_with("line 3: entry \":)\" must begin"));
+        assert!(err("ok\t1\nwow!\t2\n").starts_with("line 2: entry \"wow!\""));
+        assert!(err("\t3\n").starts_with("line 1: expected"));
     }
 
-    #[inline]
-    fn finish(&self) -> u64 {
-        let h = self.0;
-        (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
+    #[test]
+    fn sentiment_of_score() {
+        assert_eq!(Sentiment::of(3), Sentiment::Positive);
+        assert_eq!(Sentiment::of(-1), Sentiment::Negative);
+        assert_eq!(Sentiment::of(0), Sentiment::Neutral);
+        assert_eq!(Sentiment::Positive.as_str(), "positive");
+        assert_eq!(Sentiment::Negative.to_string(), "negative");
+        assert_eq!(format!("{}", Sentiment::Neutral), "neutral");
+    }
+
+    #[test]
+    fn ascii_folding_hash() {
+        for b in 0..=255u8 {
+            for shift in 0..8 {
+                let x = 0x41_5a_80_ff_7a_40_5b_61u64 ^ (u64::from(b) << (8 * shift));
+                let want = u64::from_le_bytes(x.to_le_bytes().map(|b| b.to_ascii_lowercase()));
+                assert_eq!(fold_ascii(x), want, "{x:#x}");
+            }
+        }
+        for (a, b) in [
+            ("Hello", "hello"),
+            ("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"),
+        ] {
+            assert_eq!(fold_hash(a.as_bytes()), fold_hash(b.as_bytes()));
+        }
+        assert_ne!(fold_hash(b"good"), fold_hash(b"good\0"));
+        assert_ne!(fold_hash(b"naive"), fold_hash("naïve".as_bytes()));
+    }
+
+    #[test]
+    fn word_characters_follow_python() {
+        for c in [
+            'a', 'Z', '0', '_', 'é', 'ß', 'ª', 'µ', '²', '½', 'Ⅻ', '٣', '一', 'ʰ',
+        ] {
+            assert!(is_word(c), "{c:?}");
+        }
+        for c in [
+            ' ', '-', '\'', '\u{301}', '\u{345}', '\u{947}', 'ⓐ', '😀', '\u{fe0f}', '·',
+        ] {
+            assert!(!is_word(c), "{c:?}");
+        }
+        for c in ['\u{1c}', '\u{1f}', '\u{85}', '\u{a0}', '\u{3000}', '\u{b}'] {
+            assert!(is_py_space(c), "{c:?}");
+        }
+        assert!(!is_py_space('\u{200b}'));
+        // The table is sorted and disjoint, as the binary search needs.
+        assert!(NOT_WORD_ALNUM.windows(2).all(|w| w[0].1 < w[1].0));
+        assert!(NOT_WORD_ALNUM.iter().all(|&(lo, hi)| lo <= hi));
     }
 }

@@ -1,0 +1,614 @@
+//! [`KafkaStreams`]: runs a topology with worker threads over a consumer group.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::topology::{Ctx, Graph, Shard, Topology, changelog_topic};
+use crate::Broker;
+use crate::config::{CleanupPolicy, ConsumerConfig, OffsetReset, TopicConfig};
+use crate::consumer::{Consumer, RebalanceListener, WakeupHandle};
+use crate::error::{Error, Result};
+use crate::record::{ProducerRecord, TopicPartition};
+
+/// What to do with a record that cannot be deserialised or processed (Kafka Streams'
+/// `default.deserialization.exception.handler`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Stop the application with the error (Kafka's default, `LogAndFail`).
+    #[default]
+    Fail,
+    /// Skip the record and count it (`LogAndContinue`).
+    Continue,
+}
+
+/// Settings of a streams application.
+///
+/// ```
+/// use brooklet::streams::StreamsConfig;
+/// use std::time::Duration;
+/// let cfg = StreamsConfig::new("sentiment").num_threads(2).commit_interval(Duration::from_secs(1));
+/// # let _ = cfg;
+/// ```
+#[derive(Debug, Clone)]
+pub struct StreamsConfig {
+    pub(crate) application_id: String,
+    pub(crate) num_threads: usize,
+    pub(crate) commit_interval: Duration,
+    pub(crate) poll_timeout: Duration,
+    pub(crate) max_poll_records: usize,
+    pub(crate) on_error: OnError,
+    pub(crate) max_event_time_skew: Option<Duration>,
+}
+
+impl StreamsConfig {
+    /// Settings for `application_id`: the consumer group, and the prefix of internal
+    /// topics (`<application_id>-<store>-changelog`, `...-repartition-N`).
+    pub fn new(application_id: impl Into<String>) -> Self {
+        StreamsConfig {
+            application_id: application_id.into(),
+            num_threads: 1,
+            commit_interval: Duration::from_secs(30),
+            poll_timeout: Duration::from_millis(100),
+            max_poll_records: 1000,
+            on_error: OnError::Fail,
+            max_event_time_skew: Some(Duration::from_secs(1)),
+        }
+    }
+    /// Worker threads (`num.stream.threads`). Default: 1.
+    #[must_use]
+    pub fn num_threads(mut self, n: usize) -> Self {
+        self.num_threads = n.max(1);
+        self
+    }
+    /// How often input offsets are committed (`commit.interval.ms`). Default: 30 s, as
+    /// Kafka Streams under at-least-once.
+    #[must_use]
+    pub fn commit_interval(mut self, d: Duration) -> Self {
+        self.commit_interval = d;
+        self
+    }
+    /// Records per poll. Default: 1000.
+    #[must_use]
+    pub fn max_poll_records(mut self, n: usize) -> Self {
+        self.max_poll_records = n.max(1);
+        self
+    }
+    /// Event-time alignment across a worker's input partitions while it works through a
+    /// backlog: a partition whose last record is more than `skew` ahead (in event time)
+    /// of the slowest partition that still has records is paused until the others catch
+    /// up, so windows are not closed early by a partition that happens to run ahead.
+    /// Kafka Streams aligns only the partitions of one task (`max.task.idle.ms`); this
+    /// extends it to the worker. `None` turns it off. Default: 1 s.
+    #[must_use]
+    pub fn max_event_time_skew(mut self, skew: Option<Duration>) -> Self {
+        self.max_event_time_skew = skew;
+        self
+    }
+
+    /// Error policy. Default: fail.
+    #[must_use]
+    pub fn on_error(mut self, p: OnError) -> Self {
+        self.on_error = p;
+        self
+    }
+}
+
+/// Life cycle of a [`KafkaStreams`] application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamsState {
+    /// Built, not started.
+    Created,
+    /// Threads are processing.
+    Running,
+    /// A thread stopped with an error; see [`KafkaStreams::close`].
+    Error,
+    /// Closed.
+    NotRunning,
+}
+
+struct Shared {
+    broker: Broker,
+    graph: Arc<Graph>,
+    config: StreamsConfig,
+    /// Resolved source topic names, index-aligned with the graph's sources.
+    sources: Vec<String>,
+    stop: AtomicBool,
+    state: Mutex<StreamsState>,
+    error: Mutex<Option<Error>>,
+    processed: AtomicU64,
+    skipped: AtomicU64,
+    dropped_late: AtomicU64,
+    positions: Mutex<HashMap<TopicPartition, i64>>,
+    wakeups: Mutex<Vec<WakeupHandle>>,
+    /// Per worker: event time of its slowest partition with records left.
+    slowest: Mutex<HashMap<usize, i64>>,
+}
+
+/// Runs a [`Topology`] (Kafka Streams' `KafkaStreams`): `num_threads` workers, each a
+/// member of the consumer group `application_id`, process the partitions assigned to
+/// them, write outputs and state changelogs, and commit input offsets only after those
+/// writes are appended (at-least-once). State stores are restored from their changelog
+/// topics when a task is assigned, so a restart continues where the last commit left.
+///
+/// ```
+/// use brooklet::{Broker, ProducerRecord, TopicConfig};
+/// use brooklet::streams::{KafkaStreams, StreamsBuilder, StreamsConfig, Utf8};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let broker = Broker::open(dir.path())?;
+/// broker.create_topic("in", TopicConfig::new(1))?;
+/// broker.create_topic("out", TopicConfig::new(1))?;
+/// let b = StreamsBuilder::new();
+/// b.stream("in", Utf8, Utf8).map_values(|v: &String| v.to_uppercase()).to("out", Utf8, Utf8);
+/// let app = KafkaStreams::new(b.build(), &broker, StreamsConfig::new("upper"))?;
+/// app.start()?;
+/// broker.producer().send(ProducerRecord::new("in").key("k").value("hi"))?;
+/// while !app.is_caught_up() { std::thread::sleep(std::time::Duration::from_millis(5)); }
+/// app.close()?;
+/// let out = broker.partition_log("out", 0)?.read(0, 1024)?;
+/// assert_eq!(out.records().next().unwrap()?.value(), Some(&b"HI"[..]));
+/// # Ok::<(), brooklet::Error>(())
+/// ```
+pub struct KafkaStreams {
+    shared: Arc<Shared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for KafkaStreams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaStreams")
+            .field("application_id", &self.shared.config.application_id)
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+impl KafkaStreams {
+    /// Prepares the application: checks that source topics exist and creates the
+    /// internal repartition and changelog topics.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTopic`] for a missing source topic (Kafka's
+    /// `MissingSourceTopicException`); [`Error::InvalidTopicName`] for an application
+    /// id that cannot prefix topic names; [`Error::Io`].
+    pub fn new(topology: Topology, broker: &Broker, config: StreamsConfig) -> Result<KafkaStreams> {
+        let app = config.application_id.clone();
+        crate::broker::meta::validate_name(&app)?;
+        let graph = topology.graph;
+        let mut max_parts = 1;
+        for s in graph.sources.iter().filter(|s| !s.internal) {
+            max_parts = max_parts.max(broker.partition_count(&s.topic)?);
+        }
+        let sources: Vec<String> = graph
+            .sources
+            .iter()
+            .map(|s| {
+                if s.internal {
+                    format!("{app}-{}", s.topic)
+                } else {
+                    s.topic.clone()
+                }
+            })
+            .collect();
+        for (s, name) in graph.sources.iter().zip(&sources) {
+            if s.internal {
+                ensure_topic(broker, name, TopicConfig::new(max_parts))?;
+            }
+        }
+        for store in &graph.stores {
+            let parts = broker.partition_count(&sources[store.source])?;
+            let cfg = TopicConfig::new(parts)
+                .cleanup_policy(CleanupPolicy::Compact)
+                .retention_ms(None);
+            ensure_topic(broker, &changelog_topic(&app, &store.name), cfg)?;
+        }
+        Ok(KafkaStreams {
+            shared: Arc::new(Shared {
+                broker: broker.clone(),
+                graph,
+                config,
+                sources,
+                stop: AtomicBool::new(false),
+                state: Mutex::new(StreamsState::Created),
+                error: Mutex::new(None),
+                processed: AtomicU64::new(0),
+                skipped: AtomicU64::new(0),
+                dropped_late: AtomicU64::new(0),
+                positions: Mutex::new(HashMap::new()),
+                wakeups: Mutex::new(Vec::new()),
+                slowest: Mutex::new(HashMap::new()),
+            }),
+            threads: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Starts the worker threads.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when already started; [`Error::Io`] when a thread
+    /// cannot be spawned.
+    pub fn start(&self) -> Result<()> {
+        let mut st = self.shared.state.lock();
+        if *st != StreamsState::Created {
+            return Err(Error::InvalidArgument(
+                "this streams application was already started".into(),
+            ));
+        }
+        *st = StreamsState::Running;
+        drop(st);
+        let mut threads = self.threads.lock();
+        for i in 0..self.shared.config.num_threads {
+            let shared = Arc::clone(&self.shared);
+            let h = std::thread::Builder::new()
+                .name(format!("{}-stream-{i}", self.shared.config.application_id))
+                .spawn(move || worker(shared, i))
+                .map_err(|e| Error::io("stream thread", e))?;
+            threads.push(h);
+        }
+        Ok(())
+    }
+
+    /// The current state.
+    pub fn state(&self) -> StreamsState {
+        *self.shared.state.lock()
+    }
+
+    /// Records processed so far.
+    pub fn processed_records(&self) -> u64 {
+        self.shared.processed.load(Ordering::Relaxed)
+    }
+
+    /// Records skipped under [`OnError::Continue`].
+    pub fn skipped_records(&self) -> u64 {
+        self.shared.skipped.load(Ordering::Relaxed)
+    }
+
+    /// Records dropped because their window had closed (late beyond grace).
+    pub fn dropped_late_records(&self) -> u64 {
+        self.shared.dropped_late.load(Ordering::Relaxed)
+    }
+
+    /// True when every partition of every source topic (internal ones included) has
+    /// been processed up to its log end and the outputs written.
+    pub fn is_caught_up(&self) -> bool {
+        let positions = self.shared.positions.lock();
+        self.shared.sources.iter().all(|t| {
+            let Ok(n) = self.shared.broker.partition_count(t) else {
+                return false;
+            };
+            (0..n).all(|p| {
+                let end = self
+                    .shared
+                    .broker
+                    .partition_log(t, p)
+                    .map_or(i64::MAX, |l| l.log_end_offset());
+                end == 0
+                    || positions
+                        .get(&TopicPartition::new(t.clone(), p))
+                        .is_some_and(|&pos| pos >= end)
+            })
+        })
+    }
+
+    /// Stops the threads after their current batch (each writes its outputs and
+    /// commits), waits for them, and reports the first error a thread met.
+    ///
+    /// # Errors
+    /// The error that stopped a worker, if any.
+    pub fn close(&self) -> Result<()> {
+        self.shared.stop.store(true, Ordering::Release);
+        for w in self.shared.wakeups.lock().iter() {
+            w.wakeup();
+        }
+        for h in self.threads.lock().drain(..) {
+            let _ = h.join();
+        }
+        let mut st = self.shared.state.lock();
+        let err = self.shared.error.lock().take();
+        *st = StreamsState::NotRunning;
+        err.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for KafkaStreams {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+fn ensure_topic(broker: &Broker, name: &str, cfg: TopicConfig) -> Result<()> {
+    match broker.create_topic(name, cfg) {
+        Ok(()) | Err(Error::TopicExists { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The tasks of one thread: state store shards per input partition.
+type Tasks = Arc<Mutex<BTreeMap<TopicPartition, HashMap<String, Shard>>>>;
+
+struct Restorer {
+    shared: Arc<Shared>,
+    tasks: Tasks,
+}
+
+impl Restorer {
+    /// Loads every store of the task of `tp` from its changelog partition.
+    fn restore(&self, tp: &TopicPartition) -> Result<HashMap<String, Shard>> {
+        let app = &self.shared.config.application_id;
+        let mut stores = HashMap::new();
+        for store in &self.shared.graph.stores {
+            if self.shared.sources[store.source] != tp.topic() {
+                continue;
+            }
+            let topic = changelog_topic(app, &store.name);
+            let ctp = TopicPartition::new(topic, tp.partition());
+            let mut c = self.shared.broker.consumer(
+                ConsumerConfig::new()
+                    .auto_offset_reset(OffsetReset::Earliest)
+                    .max_poll_records(10_000),
+            );
+            c.assign(std::slice::from_ref(&ctp))?;
+            let end = c.end_offsets(std::slice::from_ref(&ctp))?[&ctp];
+            let mut shard = Shard::default();
+            while c.position(&ctp)? < end {
+                for r in c.poll(Duration::from_millis(100))?.iter() {
+                    match (r.key(), r.value()) {
+                        (Some(k), Some(v)) => {
+                            shard.data.insert(k.to_vec(), v.to_vec());
+                        }
+                        (Some(k), None) => {
+                            shard.data.remove(k);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            stores.insert(store.name.clone(), shard);
+        }
+        Ok(stores)
+    }
+}
+
+impl RebalanceListener for Restorer {
+    fn on_partitions_revoked(&mut self, consumer: &mut Consumer, partitions: &[TopicPartition]) {
+        // Outputs of processed records were appended before this poll; commit them.
+        let _ = consumer.commit_sync();
+        let mut tasks = self.tasks.lock();
+        for tp in partitions {
+            tasks.remove(tp);
+        }
+    }
+
+    fn on_partitions_assigned(&mut self, _: &mut Consumer, partitions: &[TopicPartition]) {
+        for tp in partitions {
+            match self.restore(tp) {
+                Ok(stores) => {
+                    self.tasks.lock().insert(tp.clone(), stores);
+                }
+                Err(e) => {
+                    self.shared.error.lock().get_or_insert(e);
+                    self.shared.stop.store(true, Ordering::Release);
+                }
+            }
+        }
+    }
+
+    fn on_partitions_lost(&mut self, _: &mut Consumer, partitions: &[TopicPartition]) {
+        let mut tasks = self.tasks.lock();
+        for tp in partitions {
+            tasks.remove(tp);
+        }
+    }
+}
+
+fn fail(shared: &Shared, e: Error) {
+    shared.error.lock().get_or_insert(e);
+    *shared.state.lock() = StreamsState::Error;
+    shared.stop.store(true, Ordering::Release);
+}
+
+fn worker(shared: Arc<Shared>, id: usize) {
+    if let Err(e) = run_worker(&shared, id) {
+        fail(&shared, e);
+    }
+}
+
+fn run_worker(shared: &Arc<Shared>, id: usize) -> Result<()> {
+    let cfg = &shared.config;
+    let broker = &shared.broker;
+    let mut consumer = broker.consumer(
+        ConsumerConfig::new()
+            .group_id(cfg.application_id.clone())
+            .auto_offset_reset(OffsetReset::Earliest)
+            .enable_auto_commit(false)
+            .max_poll_records(cfg.max_poll_records)
+            // Small per-partition fetches so that one poll spans every assigned
+            // partition and the timestamp merge below has something to merge.
+            .max_partition_fetch_bytes(4 * 1024),
+    );
+    shared.wakeups.lock().push(consumer.wakeup_handle());
+    let producer = broker.producer();
+    let tasks: Tasks = Arc::new(Mutex::new(BTreeMap::new()));
+    consumer.set_rebalance_listener(Restorer {
+        shared: Arc::clone(shared),
+        tasks: Arc::clone(&tasks),
+    });
+    let mut topics: Vec<&str> = shared.sources.iter().map(String::as_str).collect();
+    topics.sort_unstable();
+    topics.dedup();
+    consumer.subscribe(&topics)?;
+    let source_index: HashMap<&str, Vec<usize>> =
+        shared
+            .sources
+            .iter()
+            .enumerate()
+            .fold(HashMap::new(), |mut m, (i, t)| {
+                m.entry(t.as_str()).or_default().push(i);
+                m
+            });
+    let mut last_commit = Instant::now();
+    let mut out: Vec<ProducerRecord> = Vec::new();
+    let mut last_ts: HashMap<TopicPartition, i64> = HashMap::new();
+    let mut all_paused = false;
+    while !shared.stop.load(Ordering::Acquire) {
+        // While every partition waits for other workers to catch up, poll briefly.
+        let timeout = if all_paused {
+            Duration::from_millis(1)
+        } else {
+            cfg.poll_timeout
+        };
+        let records = match consumer.poll(timeout) {
+            Ok(r) => r,
+            Err(Error::Wakeup) => break,
+            Err(e) => return Err(e),
+        };
+        let mut dropped = 0u64;
+        let mut positions = Vec::new();
+        {
+            let mut tasks = tasks.lock();
+            // Kafka Streams' PartitionGroup: always take the head record with the
+            // lowest timestamp across partitions (offset order within a partition), so
+            // stream time advances evenly and windows see few false "late" records.
+            let mut heads: Vec<_> = records
+                .partitions()
+                .map(|tp| records.records(tp).peekable())
+                .collect();
+            loop {
+                let next = heads
+                    .iter_mut()
+                    .enumerate()
+                    .filter_map(|(i, h)| h.peek().map(|r| (r.timestamp(), i)))
+                    .min();
+                let Some((_, i)) = next else { break };
+                let Some(r) = heads[i].next() else { break };
+                let tp = TopicPartition::new(r.topic(), r.partition());
+                last_ts.insert(tp.clone(), r.timestamp());
+                let stores = tasks.entry(tp).or_default();
+                for &i in source_index
+                    .get(r.topic())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[])
+                {
+                    let mut ctx = Ctx {
+                        app_id: &cfg.application_id,
+                        partition: r.partition(),
+                        stores,
+                        out: &mut out,
+                        dropped_late: &mut dropped,
+                    };
+                    match shared
+                        .graph
+                        .process(i, &mut ctx, r.key(), r.value(), r.timestamp())
+                    {
+                        Ok(()) => {}
+                        Err(_) if cfg.on_error == OnError::Continue => {
+                            shared.skipped.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                shared.processed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        for tp in records.partitions() {
+            if let Ok(p) = consumer.position(tp) {
+                positions.push((tp.clone(), p));
+            }
+        }
+        shared.dropped_late.fetch_add(dropped, Ordering::Relaxed);
+        // At-least-once: outputs and changelog records are appended before the input
+        // offsets that produced them are committed.
+        if !out.is_empty() {
+            producer.send_batch(std::mem::take(&mut out))?;
+        }
+        {
+            let mut p = shared.positions.lock();
+            for tp in consumer.assignment() {
+                if let Ok(pos) = consumer.position(&tp) {
+                    p.insert(tp, pos);
+                }
+            }
+            for (tp, pos) in positions {
+                p.insert(tp, pos);
+            }
+        }
+        if let Some(skew) = cfg.max_event_time_skew {
+            all_paused = align(
+                shared,
+                id,
+                &mut consumer,
+                &mut last_ts,
+                skew.as_millis() as i64,
+            )?;
+        }
+        if last_commit.elapsed() >= cfg.commit_interval {
+            last_commit = Instant::now();
+            match consumer.commit_sync() {
+                Ok(())
+                | Err(Error::StaleGeneration { .. })
+                | Err(Error::RebalanceInProgress { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    if !out.is_empty() {
+        producer.send_batch(std::mem::take(&mut out))?;
+    }
+    let _ = consumer.commit_sync();
+    consumer.close()
+}
+
+/// Pauses partitions that run more than `skew_ms` ahead in event time of the slowest
+/// partition with records left in any worker, and resumes the rest (see
+/// [`StreamsConfig::max_event_time_skew`]). Returns whether every partition with records
+/// left is paused.
+fn align(
+    shared: &Shared,
+    id: usize,
+    consumer: &mut Consumer,
+    last_ts: &mut HashMap<TopicPartition, i64>,
+    skew_ms: i64,
+) -> Result<bool> {
+    let assigned = consumer.assignment();
+    last_ts.retain(|tp, _| assigned.contains(tp));
+    let pending: Vec<TopicPartition> = assigned
+        .iter()
+        .filter(|tp| consumer.lag(tp).is_none_or(|l| l > 0))
+        .cloned()
+        .collect();
+    let local = pending
+        .iter()
+        .map(|tp| last_ts.get(tp).copied().unwrap_or(i64::MIN))
+        .min();
+    let global = {
+        let mut s = shared.slowest.lock();
+        match local {
+            Some(ts) => s.insert(id, ts),
+            None => s.remove(&id),
+        };
+        s.values().copied().min()
+    };
+    let (mut pause, mut resume) = (Vec::new(), Vec::new());
+    for tp in assigned {
+        let ahead = match (global, last_ts.get(&tp)) {
+            (Some(min), Some(&ts)) => {
+                pending.contains(&tp) && min != i64::MIN && ts > min.saturating_add(skew_ms)
+            }
+            _ => false,
+        };
+        if ahead {
+            pause.push(tp)
+        } else {
+            resume.push(tp)
+        }
+    }
+    let all_paused = !pending.is_empty() && pending.iter().all(|tp| pause.contains(tp));
+    consumer.pause(&pause)?;
+    consumer.resume(&resume)?;
+    Ok(all_paused)
+}
