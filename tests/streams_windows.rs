@@ -275,8 +275,7 @@ fn restart_restores_state_from_the_changelog() {
     app.close().unwrap();
     let last = read_all(&b, "counts")
         .into_iter()
-        .filter(|(k, _, _)| k == "red")
-        .last()
+        .rfind(|(k, _, _)| k == "red")
         .unwrap();
     assert_eq!(long(&last.1), 3, "the count continued from restored state");
 }
