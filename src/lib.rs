@@ -42,7 +42,9 @@ pub mod storage;
 pub mod streams;
 
 pub use admin::{GroupPartitionOffset, OffsetSpec};
-pub use broker::{Broker, BrokerBuilder, PartitionDescription, TopicDescription};
+pub use broker::{
+    Broker, BrokerBuilder, MaintenanceReport, PartitionDescription, TopicDescription,
+};
 pub use config::{
     CleanupPolicy, ConsumerConfig, OffsetReset, PartitionerKind, ProducerConfig, TopicConfig,
 };

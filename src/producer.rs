@@ -79,7 +79,17 @@ impl Producer {
         }
         let ts = record.timestamp.unwrap_or_else(now_ms);
         let size = record_size(record, ts);
-        let max = topic.config.read().max_message_bytes as usize;
+        let (max, policy) = {
+            let c = topic.config.read();
+            (c.max_message_bytes as usize, c.cleanup_policy)
+        };
+        if record.key.is_none() && policy != crate::config::CleanupPolicy::Delete {
+            // Kafka's broker refuses these too (InvalidRecordException).
+            return Err(Error::InvalidArgument(format!(
+                "topic `{}` is compacted, so every record needs a key",
+                record.topic
+            )));
+        }
         if size > max {
             return Err(Error::RecordTooLarge {
                 topic: record.topic.clone(),

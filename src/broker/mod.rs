@@ -2,7 +2,10 @@
 //! the background thread that serves them.
 
 mod group_append;
+mod maintenance;
 pub(crate) mod meta;
+
+pub use maintenance::MaintenanceReport;
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -131,6 +134,7 @@ pub struct BrokerBuilder {
     dir: PathBuf,
     auto_create_topics: bool,
     default_topic_config: TopicConfig,
+    maintenance_interval: std::time::Duration,
 }
 
 impl BrokerBuilder {
@@ -148,6 +152,16 @@ impl BrokerBuilder {
     #[must_use]
     pub fn default_topic_config(mut self, c: TopicConfig) -> Self {
         self.default_topic_config = c;
+        self
+    }
+
+    /// How often the background thread applies retention and compaction (Kafka's
+    /// `log.retention.check.interval.ms`, 5 min, and the cleaner's 15 s backoff).
+    /// `Duration::ZERO` turns it off ([`Broker::run_maintenance`] still works).
+    /// Default: 30 s.
+    #[must_use]
+    pub fn maintenance_interval(mut self, d: std::time::Duration) -> Self {
+        self.maintenance_interval = d;
         self
     }
 
@@ -182,6 +196,7 @@ impl Broker {
             dir: dir.as_ref().to_path_buf(),
             auto_create_topics: false,
             default_topic_config: TopicConfig::new(1),
+            maintenance_interval: std::time::Duration::from_secs(30),
         }
     }
 
@@ -214,6 +229,7 @@ impl Broker {
             topics.insert(name, Arc::new(topic));
         }
         remove_orphan_partitions(&dir, &topics)?;
+        let interval = options.maintenance_interval;
         let broker = Broker {
             inner: Arc::new(BrokerInner {
                 dir,
@@ -227,6 +243,21 @@ impl Broker {
                 offsets: Mutex::new(None),
             }),
         };
+        if !interval.is_zero() {
+            let weak = Arc::downgrade(&broker.inner);
+            broker
+                .inner
+                .bg
+                .every(interval, move || match weak.upgrade() {
+                    Some(inner) => {
+                        // Failures are retried on the next pass; a poisoned partition
+                        // reports itself to producers.
+                        let _ = Broker { inner }.run_maintenance();
+                        true
+                    }
+                    None => false,
+                });
+        }
         Ok(broker)
     }
 
@@ -503,6 +534,10 @@ impl Broker {
             .topics
             .read()
             .contains_key(crate::group::offsets::OFFSETS_TOPIC)
+    }
+
+    pub(crate) fn all_topics(&self) -> Vec<Arc<Topic>> {
+        self.inner.topics.read().values().cloned().collect()
     }
 
     /// Forces every partition to stable storage.

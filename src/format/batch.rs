@@ -502,6 +502,7 @@ fn get_bytes(buf: &[u8], pos: usize) -> Result<(Option<&[u8]>, usize)> {
 }
 
 fn record_body_len(r: &RecordIn<'_>, offset_delta: i32, ts_delta: i64) -> usize {
+    // (offset_delta only changes the varint's width)
     let mut n = 1 + varlong_len(ts_delta) + varint_len(offset_delta);
     n += opt_len(r.key) + opt_len(r.value);
     n += varint_len(r.headers.len() as i32);
@@ -520,13 +521,62 @@ fn opt_len(b: Option<&[u8]>) -> usize {
 
 /// Size in bytes of the batch [`encode_batch`] writes for `records`.
 pub fn encoded_batch_len(records: &[RecordIn<'_>]) -> usize {
+    batch_len_with(records, |i| i as i32)
+}
+
+fn batch_len_with(records: &[RecordIn<'_>], delta: impl Fn(usize) -> i32) -> usize {
     let base_ts = records.first().map_or(0, |r| r.timestamp);
     let mut n = HEADER_LEN;
     for (i, r) in records.iter().enumerate() {
-        let body = record_body_len(r, i as i32, r.timestamp.wrapping_sub(base_ts));
+        let body = record_body_len(r, delta(i), r.timestamp.wrapping_sub(base_ts));
         n += varint_len(body as i32) + body;
     }
     n
+}
+
+/// Size of the batch [`encode_batch_with_offsets`] writes.
+pub fn encoded_batch_len_with_offsets(records: &[RecordIn<'_>], offset_deltas: &[i32]) -> usize {
+    batch_len_with(records, |i| {
+        offset_deltas.get(i).copied().unwrap_or(i as i32)
+    })
+}
+
+/// Encodes `records` with explicit offset deltas (strictly increasing, the last one at
+/// most `last_offset_delta`), as log compaction rewrites a batch: offsets keep their
+/// values and the batch keeps its last offset even when its last record was removed
+/// (as Kafka's cleaner does). `max_timestamp` overrides the batch's max timestamp
+/// (kept from the original under LogAppendTime).
+///
+/// # Errors
+/// As [`encode_batch`], and [`Error::InvalidArgument`] when the deltas are not
+/// increasing, do not match the records, or exceed `last_offset_delta`.
+pub fn encode_batch_with_offsets(
+    dst: &mut [u8],
+    base_offset: i64,
+    timestamp_type: TimestampType,
+    records: &[RecordIn<'_>],
+    offset_deltas: &[i32],
+    last_offset_delta: i32,
+    max_timestamp: Option<i64>,
+) -> Result<usize> {
+    if offset_deltas.len() != records.len()
+        || offset_deltas.windows(2).any(|w| w[0] >= w[1])
+        || offset_deltas.first().is_some_and(|&d| d < 0)
+        || offset_deltas.last().is_some_and(|&d| d > last_offset_delta)
+    {
+        return Err(Error::InvalidArgument(
+            "offset deltas must increase from 0 and stay within last_offset_delta".into(),
+        ));
+    }
+    encode_inner(
+        dst,
+        base_offset,
+        timestamp_type,
+        records,
+        &|i| offset_deltas[i],
+        last_offset_delta,
+        max_timestamp,
+    )
 }
 
 /// Encodes `records` as one batch with offsets `base_offset..` into the start of `dst`
@@ -544,6 +594,27 @@ pub fn encode_batch(
     base_offset: i64,
     timestamp_type: TimestampType,
     records: &[RecordIn<'_>],
+) -> Result<usize> {
+    let last = records.len().saturating_sub(1).min(i32::MAX as usize) as i32;
+    encode_inner(
+        dst,
+        base_offset,
+        timestamp_type,
+        records,
+        &|i| i as i32,
+        last,
+        None,
+    )
+}
+
+fn encode_inner(
+    dst: &mut [u8],
+    base_offset: i64,
+    timestamp_type: TimestampType,
+    records: &[RecordIn<'_>],
+    deltas: &dyn Fn(usize) -> i32,
+    last_offset_delta: i32,
+    max_timestamp: Option<i64>,
 ) -> Result<usize> {
     if records.is_empty() {
         return Err(Error::InvalidArgument(
@@ -568,7 +639,7 @@ pub fn encode_batch(
             ));
         }
     }
-    let total = encoded_batch_len(records);
+    let total = batch_len_with(records, deltas);
     if dst.len() < total || total - LOG_OVERHEAD > i32::MAX as usize {
         return Err(Error::InvalidArgument(format!(
             "batch needs {total} bytes, buffer has {}",
@@ -576,7 +647,8 @@ pub fn encode_batch(
         )));
     }
     let base_ts = records[0].timestamp;
-    let max_ts = records.iter().map(|r| r.timestamp).max().unwrap_or(base_ts);
+    let max_ts = max_timestamp
+        .unwrap_or_else(|| records.iter().map(|r| r.timestamp).max().unwrap_or(base_ts));
     let mut attributes: i16 = 0;
     if timestamp_type == TimestampType::LogAppendTime {
         attributes |= ATTR_TIMESTAMP_TYPE;
@@ -587,7 +659,7 @@ pub fn encode_batch(
     dst[12..16].copy_from_slice(&0i32.to_be_bytes());
     dst[16] = MAGIC as u8;
     dst[21..23].copy_from_slice(&attributes.to_be_bytes());
-    dst[23..27].copy_from_slice(&((records.len() - 1) as i32).to_be_bytes());
+    dst[23..27].copy_from_slice(&last_offset_delta.to_be_bytes());
     dst[27..35].copy_from_slice(&base_ts.to_be_bytes());
     dst[35..43].copy_from_slice(&max_ts.to_be_bytes());
     dst[43..51].copy_from_slice(&(-1i64).to_be_bytes());
@@ -597,12 +669,12 @@ pub fn encode_batch(
     let mut pos = HEADER_LEN;
     for (i, r) in records.iter().enumerate() {
         let ts_delta = r.timestamp.wrapping_sub(base_ts);
-        let body = record_body_len(r, i as i32, ts_delta);
+        let body = record_body_len(r, deltas(i), ts_delta);
         pos = put_varint(dst, pos, body as i32);
         dst[pos] = 0;
         pos += 1;
         pos = put_varlong(dst, pos, ts_delta);
-        pos = put_varint(dst, pos, i as i32);
+        pos = put_varint(dst, pos, deltas(i));
         pos = put_opt(dst, pos, r.key);
         pos = put_opt(dst, pos, r.value);
         pos = put_varint(dst, pos, r.headers.len() as i32);

@@ -11,5 +11,5 @@ pub mod varint;
 
 pub use batch::{
     Batch, BatchHeader, BatchRecords, Header, HeaderRef, RecordIn, RecordRef, TimestampType,
-    encode_batch, encoded_batch_len,
+    encode_batch, encode_batch_with_offsets, encoded_batch_len, encoded_batch_len_with_offsets,
 };

@@ -134,7 +134,7 @@ impl OffsetStore {
     /// Opens the store, creating `__consumer_offsets` on first use, and replays it.
     pub(crate) fn open(broker: &Broker) -> Result<OffsetStore> {
         let config = TopicConfig::new(OFFSETS_PARTITIONS)
-            .segment_bytes(8 << 20)
+            .segment_bytes(1 << 20)
             .retention_ms(None)
             .cleanup_policy(CleanupPolicy::Compact);
         match broker.create_topic_unchecked(OFFSETS_TOPIC, config) {

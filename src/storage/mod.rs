@@ -2,6 +2,7 @@
 //! recovery, flush. All `unsafe` of the crate lives in `mmap.rs`.
 
 mod background;
+mod compaction;
 mod config;
 mod index;
 mod mmap;
@@ -12,6 +13,9 @@ mod recovery;
 mod segment;
 
 pub use background::Background;
+#[doc(hidden)]
+pub use compaction::CRASH_AT as COMPACTION_CRASH_AT;
+pub use compaction::{CompactionConfig, CompactionReport};
 pub use config::{FlushPolicy, LogConfig};
 pub(crate) use partition::now_ms;
 pub use partition::{AppendInfo, PartitionLog};

@@ -18,6 +18,16 @@ use crate::error::{Error, Result};
 use crate::format::{Batch, RecordIn, TimestampType, encoded_batch_len};
 
 const CLEAN_MARKER: &str = ".clean-shutdown";
+/// Kafka's `log-start-offset-checkpoint`, per partition: the start set by delete_records.
+const LOG_START: &str = "log-start-offset";
+
+fn read_log_start(dir: &Path) -> Option<i64> {
+    std::fs::read_to_string(dir.join(LOG_START))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
 static WAITER_IDS: AtomicU64 = AtomicU64::new(1);
 
 /// What an append wrote.
@@ -84,6 +94,8 @@ struct LogInner {
     poison_reason: Mutex<Option<String>>,
     /// Fault injection for tests: the next flush fails with this error.
     injected_flush_error: Mutex<Option<std::io::Error>>,
+    /// Serialises retention, record deletion and compaction.
+    maintenance: Mutex<()>,
     waiters: Waiters,
     report: RecoveryReport,
 }
@@ -140,6 +152,8 @@ impl PartitionLog {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // An interrupted compaction swap is finished or undone before anything else.
+        super::compaction::recover(&dir)?;
         let marker = dir.join(CLEAN_MARKER);
         let clean = marker.exists();
         let mut report = RecoveryReport {
@@ -178,8 +192,12 @@ impl PartitionLog {
             std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
         }
         sync_dir(&dir)?;
-        let log_start = segments[0].base_offset;
         let log_end = active.seg.next_offset();
+        // delete_records may have moved the start inside the first segment.
+        let log_start = read_log_start(&dir)
+            .unwrap_or(i64::MIN)
+            .max(segments[0].base_offset)
+            .min(log_end);
         let inner = Arc::new(LogInner {
             name,
             dir,
@@ -197,6 +215,7 @@ impl PartitionLog {
             poisoned: AtomicBool::new(false),
             poison_reason: Mutex::new(None),
             injected_flush_error: Mutex::new(None),
+            maintenance: Mutex::new(()),
             waiters: Waiters::default(),
             report,
             config,
@@ -510,6 +529,144 @@ impl PartitionLog {
 
     pub(crate) fn unregister_waiter(&self, id: u64) {
         self.inner.waiters.unregister(id);
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    pub(crate) fn maintenance_lock(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.inner.maintenance.lock()
+    }
+
+    /// Replaces the segments with base offsets in `removed` by `added` (compaction).
+    pub(crate) fn swap_segments(&self, removed: &[i64], added: Vec<Arc<Segment>>) {
+        let mut segs = self.inner.segments.write();
+        let mut v: Vec<Arc<Segment>> = segs
+            .iter()
+            .filter(|s| !removed.contains(&s.base_offset))
+            .cloned()
+            .chain(added)
+            .collect();
+        v.sort_by_key(|s| s.base_offset);
+        *segs = Arc::new(v);
+    }
+
+    /// Deletes whole sealed segments (never the active one) that are older than
+    /// `retention` (by their largest timestamp, as Kafka) or that are beyond
+    /// `retention_bytes` of the partition, oldest first, and advances the log start.
+    /// Readers holding a deleted segment keep reading it: the file is unlinked, the
+    /// mapping lives until they drop it. Returns the number of segments deleted.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a file cannot be removed.
+    pub fn apply_retention(
+        &self,
+        retention: Option<Duration>,
+        retention_bytes: Option<u64>,
+        now_ms: i64,
+    ) -> Result<usize> {
+        let _m = self.inner.maintenance.lock();
+        let segs = self.segments();
+        let sealed = &segs[..segs.len().saturating_sub(1)];
+        let mut n = 0;
+        if let Some(r) = retention {
+            let limit = now_ms.saturating_sub(r.as_millis() as i64);
+            n = sealed
+                .iter()
+                .take_while(|s| s.max_timestamp() < limit)
+                .count();
+        }
+        if let Some(max) = retention_bytes {
+            let mut size: u64 = segs.iter().map(|s| s.size() as u64).sum();
+            let mut m = 0;
+            for s in sealed {
+                // Kafka's rule: delete while the log stays at or above the limit.
+                if size.saturating_sub(s.size() as u64) < max {
+                    break;
+                }
+                size -= s.size() as u64;
+                m += 1;
+            }
+            n = n.max(m);
+        }
+        self.delete_oldest(&segs[..n])
+    }
+
+    fn delete_oldest(&self, doomed: &[Arc<Segment>]) -> Result<usize> {
+        if doomed.is_empty() {
+            return Ok(0);
+        }
+        let bases: Vec<i64> = doomed.iter().map(|s| s.base_offset).collect();
+        self.swap_segments(&bases, Vec::new());
+        if let Some(first) = self.segments().first() {
+            self.inner
+                .log_start
+                .fetch_max(first.base_offset, Ordering::AcqRel);
+        }
+        for s in doomed {
+            for p in [s.log_path.clone(), s.index_path(), s.time_index_path()] {
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(&p, e)),
+                }
+            }
+        }
+        sync_dir(&self.inner.dir)?;
+        Ok(doomed.len())
+    }
+
+    /// Moves the log start forward to `before_offset` (Kafka's `deleteRecords`): records
+    /// below it are no longer readable, and segments wholly below it are deleted. The
+    /// new start is persisted. Returns the new log start.
+    ///
+    /// # Errors
+    /// [`Error::OffsetOutOfRange`] beyond the log end; [`Error::Io`].
+    pub fn delete_records(&self, before_offset: i64) -> Result<i64> {
+        let _m = self.inner.maintenance.lock();
+        let end = self.log_end_offset();
+        let start = self.log_start_offset();
+        if before_offset > end || before_offset < 0 {
+            return Err(Error::OffsetOutOfRange {
+                partition: self.inner.name.clone(),
+                offset: before_offset,
+                log_start: start,
+                log_end: end,
+            });
+        }
+        if before_offset <= start {
+            return Ok(start);
+        }
+        super::compaction::write_atomic(
+            &self.inner.dir,
+            LOG_START,
+            before_offset.to_string().as_bytes(),
+        )?;
+        self.inner
+            .log_start
+            .fetch_max(before_offset, Ordering::AcqRel);
+        let segs = self.segments();
+        let sealed = &segs[..segs.len().saturating_sub(1)];
+        let n = sealed
+            .iter()
+            .take_while(|s| s.next_offset() <= before_offset)
+            .count();
+        self.delete_oldest(&sealed[..n])?;
+        Ok(self.log_start_offset())
+    }
+
+    /// One compaction pass (see [`CompactionConfig`](super::CompactionConfig)).
+    ///
+    /// # Errors
+    /// [`Error::Io`]; [`Error::Corrupt`] when a sealed segment is damaged (nothing is
+    /// swapped in then).
+    pub fn compact(
+        &self,
+        config: &super::CompactionConfig,
+        now_ms: i64,
+    ) -> Result<super::CompactionReport> {
+        super::compaction::compact(self, config, now_ms)
     }
 
     /// Test hook: makes the next flush of this log fail with `error`, as a failing

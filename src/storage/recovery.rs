@@ -363,15 +363,15 @@ fn map_ro_opt(path: &Path) -> Result<Option<Arc<MappedRegion>>> {
     }
 }
 
-/// Rebuilds `.index` and `.timeindex` of a sealed segment from a full validating scan,
-/// writing each through a temporary file and a rename so a crash leaves old or new.
-fn rebuild_indexes(
+/// `.index` and `.timeindex` bytes for a segment of concatenated batches, from a full
+/// validating scan that stops at a zero tail (Kafka's indexing rule; a final time entry
+/// for the segment's largest timestamp, as written on roll).
+pub(crate) fn build_indexes(
     log_path: &Path,
     bytes: &[u8],
     base: i64,
-    cfg: &LogConfig,
-) -> Result<(Arc<MappedRegion>, Arc<MappedRegion>)> {
-    let interval = cfg.index_interval_bytes as usize;
+    interval: usize,
+) -> Result<(Vec<u8>, Vec<u8>)> {
     let (mut idx, mut time) = (Vec::new(), Vec::new());
     let (mut pos, mut since, mut max_ts, mut max_off, mut last_time) =
         (0usize, 0usize, -1i64, base, -1i64);
@@ -410,6 +410,18 @@ fn rebuild_indexes(
         time.extend_from_slice(&max_ts.to_be_bytes());
         time.extend_from_slice(&((max_off - base) as u32).to_be_bytes());
     }
+    Ok((idx, time))
+}
+
+/// Rebuilds `.index` and `.timeindex` of a sealed segment from a full validating scan,
+/// writing each through a temporary file and a rename so a crash leaves old or new.
+fn rebuild_indexes(
+    log_path: &Path,
+    bytes: &[u8],
+    base: i64,
+    cfg: &LogConfig,
+) -> Result<(Arc<MappedRegion>, Arc<MappedRegion>)> {
+    let (idx, time) = build_indexes(log_path, bytes, base, cfg.index_interval_bytes as usize)?;
     let write = |ext: &str, data: &[u8]| -> Result<Arc<MappedRegion>> {
         let path: PathBuf = log_path.with_extension(ext);
         let tmp = log_path.with_extension(format!("{ext}.tmp"));

@@ -1,0 +1,367 @@
+//! Log compaction (`cleanup.policy=compact`): keep the latest record of each key.
+//!
+//! Like Kafka's log cleaner, a pass
+//!
+//! 1. picks the cleanable segments: sealed segments, oldest first, up to the first one
+//!    with a record younger than `min_compaction_lag`; it runs only when the share of
+//!    bytes not cleaned before (after the cleaner checkpoint) reaches
+//!    `min_cleanable_dirty_ratio`;
+//! 2. maps every key to the offset of its latest record, over the whole log (a newer
+//!    record in the active segment supersedes older ones);
+//! 3. rewrites the cleanable segments in groups of at most `segment_bytes`, keeping a
+//!    record when it is the latest of its key (or has no key), and dropping tombstones
+//!    older than `delete_retention` (by record timestamp). Offsets are unchanged: batches
+//!    keep their base and last offsets, with gaps where records went;
+//! 4. swaps the new files in crash-safely: every new file is written as
+//!    `<base>.<ext>.cleaned` and fsynced; then a manifest `compaction.swap` naming the
+//!    groups is written atomically (temp file, fsync, rename, directory fsync). That
+//!    rename is the commit point: at open, a manifest is rolled forward (cleaned files
+//!    renamed over the old ones, the other members of each group deleted), and without
+//!    one any `.cleaned` file is deleted. A crash therefore leaves all old or all new
+//!    segments, never a mix that could resurrect a value a dropped tombstone deleted.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::config::LogConfig;
+use super::partition::PartitionLog;
+use super::recovery::{RecoveryReport, build_indexes};
+use super::segment::{self, Segment, file_name};
+use crate::error::{Error, Result};
+use crate::format::{Batch, RecordIn, encode_batch_with_offsets, encoded_batch_len_with_offsets};
+
+/// Test hook: when set to N (1-5), the process aborts at step N of the swap, so crash
+/// tests can hit every instant of it. Not part of the stable API.
+#[doc(hidden)]
+pub static CRASH_AT: AtomicU32 = AtomicU32::new(0);
+
+fn crash_point(n: u32) {
+    if CRASH_AT.load(Ordering::Relaxed) == n {
+        std::process::abort();
+    }
+}
+
+const MANIFEST: &str = "compaction.swap";
+const CHECKPOINT: &str = "cleaner-offset-checkpoint";
+const EXTS: [&str; 3] = ["log", "index", "timeindex"];
+
+/// Settings of a compaction pass (a topic's compaction configs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompactionConfig {
+    /// How long tombstones survive compaction, in ms (Kafka's `delete.retention.ms`).
+    pub delete_retention_ms: i64,
+    /// Records younger than this (ms) are never compacted (`min.compaction.lag.ms`).
+    pub min_compaction_lag_ms: i64,
+    /// Compact only when at least this share of the cleanable bytes was not cleaned
+    /// before (`min.cleanable.dirty.ratio`).
+    pub min_cleanable_dirty_ratio: f64,
+}
+
+/// What a compaction pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompactionReport {
+    /// Segments rewritten.
+    pub segments_cleaned: usize,
+    /// Segments left after grouping.
+    pub segments_written: usize,
+    /// Bytes of the cleaned segments before.
+    pub bytes_before: u64,
+    /// Bytes after.
+    pub bytes_after: u64,
+    /// Records dropped (superseded values and expired tombstones).
+    pub records_removed: u64,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::io(path, e)
+}
+
+pub(crate) fn read_checkpoint(dir: &Path) -> Option<i64> {
+    std::fs::read_to_string(dir.join(CHECKPOINT))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Writes a small file crash-safely (temp, fsync, rename, directory fsync).
+pub(crate) fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    let path = dir.join(name);
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(data)
+            .and_then(|_| f.sync_all())
+            .map_err(io(&tmp))?;
+    }
+    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(io(dir))
+}
+
+fn cleaned_path(dir: &Path, base: i64, ext: &str) -> PathBuf {
+    dir.join(format!("{}.cleaned", file_name(base, ext)))
+}
+
+/// Finishes or undoes an interrupted swap; called at open before segments are listed.
+pub(crate) fn recover(dir: &Path) -> Result<()> {
+    let manifest = dir.join(MANIFEST);
+    match std::fs::read_to_string(&manifest) {
+        Ok(text) => {
+            let groups = parse_manifest(&manifest, &text)?;
+            apply(dir, &groups)?;
+            std::fs::remove_file(&manifest).map_err(io(&manifest))?;
+            sync_dir(dir)?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(&manifest, e)),
+    }
+    // Cleaned files without a committed manifest belong to a pass that never committed.
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        if entry.file_name().to_string_lossy().ends_with(".cleaned") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
+}
+
+fn parse_manifest(path: &Path, text: &str) -> Result<Vec<Vec<i64>>> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.split_whitespace()
+                .map(|n| n.parse::<i64>())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|_| Error::corrupt(path, 0, format!("bad manifest line `{l}`")))
+        })
+        .collect()
+}
+
+/// Rolls a committed swap forward: each group's cleaned files replace its first
+/// segment's files, and the group's other segments are deleted. Idempotent.
+fn apply(dir: &Path, groups: &[Vec<i64>]) -> Result<()> {
+    for g in groups {
+        let Some((&base, rest)) = g.split_first() else {
+            continue;
+        };
+        for ext in EXTS {
+            let from = cleaned_path(dir, base, ext);
+            if from.exists() {
+                let to = dir.join(file_name(base, ext));
+                std::fs::rename(&from, &to).map_err(io(&to))?;
+                crash_point(3);
+            }
+        }
+        for &b in rest {
+            for ext in EXTS {
+                let _ = std::fs::remove_file(dir.join(file_name(b, ext)));
+            }
+        }
+    }
+    sync_dir(dir)
+}
+
+/// Kept records of one segment, re-encoded; returns (bytes, records removed).
+fn clean_segment(
+    seg: &Segment,
+    latest: &HashMap<Vec<u8>, i64>,
+    tombstone_horizon: i64,
+) -> Result<(Vec<u8>, u64)> {
+    let bytes = seg.log.bytes();
+    let mut out = Vec::with_capacity(bytes.len() / 2);
+    let mut removed = 0u64;
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let batch = Batch::parse(&bytes[pos..])
+            .map_err(|e| Error::corrupt(&seg.log_path, pos as u64, e.to_string()))?;
+        let h = *batch.header();
+        pos += h.total_len();
+        if h.is_control() {
+            continue;
+        }
+        let mut keep = Vec::new();
+        let mut deltas = Vec::new();
+        for r in batch.records() {
+            let r = r.map_err(|e| Error::corrupt(&seg.log_path, pos as u64, e.to_string()))?;
+            let latest_of_key = r.key().is_none_or(|k| latest.get(k) == Some(&r.offset()));
+            let expired_tombstone = r.value().is_none() && r.timestamp() < tombstone_horizon;
+            if latest_of_key && !expired_tombstone {
+                deltas.push((r.offset() - h.base_offset) as i32);
+                keep.push(r);
+            } else {
+                removed += 1;
+            }
+        }
+        if keep.is_empty() {
+            continue;
+        }
+        let headers: Vec<Vec<crate::format::Header>> = keep
+            .iter()
+            .map(|r| {
+                r.headers()
+                    .map(|hd| crate::format::Header {
+                        key: String::from_utf8_lossy(hd.key).into_owned(),
+                        value: hd.value.map(<[u8]>::to_vec),
+                    })
+                    .collect()
+            })
+            .collect();
+        let ins: Vec<RecordIn<'_>> = keep
+            .iter()
+            .zip(&headers)
+            .map(|(r, hs)| RecordIn {
+                key: r.key(),
+                value: r.value(),
+                timestamp: r.timestamp(),
+                headers: hs,
+            })
+            .collect();
+        let start = out.len();
+        out.resize(start + encoded_batch_len_with_offsets(&ins, &deltas), 0);
+        let max_ts = (h.timestamp_type() == crate::format::TimestampType::LogAppendTime)
+            .then_some(h.max_timestamp);
+        encode_batch_with_offsets(
+            &mut out[start..],
+            h.base_offset,
+            h.timestamp_type(),
+            &ins,
+            &deltas,
+            h.last_offset_delta,
+            max_ts,
+        )?;
+    }
+    Ok((out, removed))
+}
+
+/// One compaction pass over `log`; see the module docs.
+pub(crate) fn compact(
+    log: &PartitionLog,
+    cfg: &CompactionConfig,
+    now_ms: i64,
+) -> Result<CompactionReport> {
+    let _m = log.maintenance_lock();
+    let dir = log.dir().to_path_buf();
+    let segs = log.segments();
+    let mut report = CompactionReport::default();
+    if segs.len() < 2 {
+        return Ok(report);
+    }
+    let sealed = &segs[..segs.len() - 1];
+    let horizon = now_ms.saturating_sub(cfg.min_compaction_lag_ms);
+    let k = sealed
+        .iter()
+        .take_while(|s| s.max_timestamp() <= horizon)
+        .count();
+    let cleanable = &sealed[..k];
+    if cleanable.is_empty() {
+        return Ok(report);
+    }
+    let first_dirty = read_checkpoint(&dir).unwrap_or(i64::MIN);
+    let total: u64 = cleanable.iter().map(|s| s.size() as u64).sum();
+    let dirty: u64 = cleanable
+        .iter()
+        .filter(|s| s.next_offset() > first_dirty)
+        .map(|s| s.size() as u64)
+        .sum();
+    if total == 0 || (dirty as f64) < cfg.min_cleanable_dirty_ratio * total as f64 {
+        return Ok(report);
+    }
+    // The latest offset of every key, over the whole log.
+    let mut latest: HashMap<Vec<u8>, i64> = HashMap::new();
+    for s in segs.iter() {
+        let bytes = s.log.bytes();
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let batch = Batch::parse(&bytes[pos..])
+                .map_err(|e| Error::corrupt(&s.log_path, pos as u64, e.to_string()))?;
+            pos += batch.as_bytes().len();
+            for r in batch.records() {
+                let r = r.map_err(|e| Error::corrupt(&s.log_path, pos as u64, e.to_string()))?;
+                if let Some(key) = r.key() {
+                    match latest.get_mut(key) {
+                        Some(o) => *o = r.offset(),
+                        None => {
+                            latest.insert(key.to_vec(), r.offset());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let tombstone_horizon = now_ms.saturating_sub(cfg.delete_retention_ms);
+    let config: &LogConfig = log.config();
+    let limit = config.segment_bytes as usize;
+    // Clean each segment, grouping consecutive results up to segment_bytes.
+    let mut groups: Vec<(Vec<i64>, Vec<u8>)> = Vec::new();
+    for s in cleanable {
+        let (bytes, removed) = clean_segment(s, &latest, tombstone_horizon)?;
+        report.records_removed += removed;
+        report.bytes_before += s.size() as u64;
+        report.bytes_after += bytes.len() as u64;
+        let fits = groups.last().is_some_and(|(members, buf)| {
+            buf.len() + bytes.len() <= limit && s.next_offset() - members[0] < i32::MAX as i64
+        });
+        if fits {
+            let (members, buf) = groups.last_mut().ok_or(Error::Closed)?;
+            members.push(s.base_offset);
+            buf.extend_from_slice(&bytes);
+        } else {
+            groups.push((vec![s.base_offset], bytes));
+        }
+    }
+    report.segments_cleaned = cleanable.len();
+    report.segments_written = groups.len();
+    // Write every group's files as .cleaned, durably.
+    for (members, buf) in &groups {
+        let base = members[0];
+        let log_path = dir.join(file_name(base, "log"));
+        let (idx, time) =
+            build_indexes(&log_path, buf, base, config.index_interval_bytes as usize)?;
+        for (ext, data) in [
+            ("log", &buf[..]),
+            ("index", &idx[..]),
+            ("timeindex", &time[..]),
+        ] {
+            let p = cleaned_path(&dir, base, ext);
+            use std::io::Write;
+            let mut f = std::fs::File::create(&p).map_err(io(&p))?;
+            f.write_all(data)
+                .and_then(|_| f.sync_all())
+                .map_err(io(&p))?;
+        }
+    }
+    crash_point(1);
+    // Commit point.
+    let manifest: String = groups
+        .iter()
+        .map(|(m, _)| m.iter().map(i64::to_string).collect::<Vec<_>>().join(" ") + "\n")
+        .collect();
+    write_atomic(&dir, MANIFEST, manifest.as_bytes())?;
+    crash_point(2);
+    let group_members: Vec<Vec<i64>> = groups.into_iter().map(|(m, _)| m).collect();
+    apply(&dir, &group_members)?;
+    crash_point(4);
+    let manifest_path = dir.join(MANIFEST);
+    std::fs::remove_file(&manifest_path).map_err(io(&manifest_path))?;
+    sync_dir(&dir)?;
+    crash_point(5);
+    // Swap the in-memory segments; readers keep the old mappings they hold.
+    let mut fresh = Vec::new();
+    let mut ignored = RecoveryReport::default();
+    for m in &group_members {
+        fresh.push(segment::open_sealed(&dir, m[0], config, &mut ignored)?);
+    }
+    let removed: Vec<i64> = group_members.iter().flatten().copied().collect();
+    log.swap_segments(&removed, fresh);
+    let checkpoint = cleanable.last().map_or(0, |s| s.next_offset());
+    write_atomic(&dir, CHECKPOINT, checkpoint.to_string().as_bytes())?;
+    Ok(report)
+}
