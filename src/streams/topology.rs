@@ -82,6 +82,35 @@ impl Ctx<'_> {
     fn shard(&mut self, name: &str) -> &mut Shard {
         self.stores.entry(name.to_string()).or_default()
     }
+
+    /// The value stored under `key` in `store`, decoded.
+    fn load<A: 'static>(
+        &mut self,
+        store: &str,
+        key: &[u8],
+        serde: &dyn Serde<A>,
+    ) -> Result<Option<A>> {
+        match self.shard(store).data.get(key) {
+            None => Ok(None),
+            Some(b) => serde
+                .deserialize(b)
+                .map(Some)
+                .map_err(|e| Error::InvalidArgument(format!("store `{store}`: {e}"))),
+        }
+    }
+
+    /// Stores `value` under `key` in `store` and logs it to the store's changelog
+    /// partition (this task's partition).
+    fn save(&mut self, store: &str, key: Vec<u8>, value: Vec<u8>, ts: i64) {
+        self.shard(store).data.insert(key.clone(), value.clone());
+        self.out.push(
+            ProducerRecord::new(changelog_topic(self.app_id, store))
+                .partition(self.partition)
+                .key(key)
+                .value(value)
+                .timestamp(ts),
+        );
+    }
 }
 
 fn cast<T: 'static>(x: &dyn Any) -> Result<&T> {
@@ -546,23 +575,9 @@ impl<K: Send + Sync + 'static, V: Send + Sync + 'static> KGroupedStream<K, V> {
             Box::new(move |ctx, k, v, ts, fwd| {
                 let kk = cast::<K>(k)?;
                 let kb = ks.serialize(kk);
-                let shard = ctx.shard(&name);
-                let old = match shard.data.get(&kb) {
-                    Some(b) => agg
-                        .deserialize(b)
-                        .map_err(|e| Error::InvalidArgument(format!("store `{name}`: {e}")))?,
-                    None => init(),
-                };
+                let old = ctx.load(&name, &kb, &agg)?.unwrap_or_else(&init);
                 let new = f(kk, cast::<V>(v)?, old);
-                let bytes = agg.serialize(&new);
-                shard.data.insert(kb.clone(), bytes.clone());
-                ctx.out.push(
-                    ProducerRecord::new(changelog_topic(ctx.app_id, &name))
-                        .partition(ctx.partition)
-                        .key(kb)
-                        .value(bytes)
-                        .timestamp(ts),
-                );
+                ctx.save(&name, kb, agg.serialize(&new), ts);
                 fwd(ctx, k, &new, ts)
             }),
             false,
@@ -594,25 +609,11 @@ impl<K: Send + Sync + 'static, V: Send + Sync + 'static> KGroupedStream<K, V> {
             Box::new(move |ctx, k, v, ts, fwd| {
                 let kb = ks.serialize(cast::<K>(k)?);
                 let vv = cast::<V>(v)?;
-                let shard = ctx.shard(&name);
-                let new = match shard.data.get(&kb) {
-                    Some(b) => {
-                        let old = vs
-                            .deserialize(b)
-                            .map_err(|e| Error::InvalidArgument(format!("store `{name}`: {e}")))?;
-                        f(&old, vv)
-                    }
+                let new = match ctx.load(&name, &kb, &*vs)? {
+                    Some(old) => f(&old, vv),
                     None => vv.clone(),
                 };
-                let bytes = vs.serialize(&new);
-                shard.data.insert(kb.clone(), bytes.clone());
-                ctx.out.push(
-                    ProducerRecord::new(changelog_topic(ctx.app_id, &name))
-                        .partition(ctx.partition)
-                        .key(kb)
-                        .value(bytes)
-                        .timestamp(ts),
-                );
+                ctx.save(&name, kb, vs.serialize(&new), ts);
                 fwd(ctx, k, &new, ts)
             }),
             false,
@@ -671,53 +672,46 @@ impl<K: Clone + Send + Sync + 'static, V: Send + Sync + 'static> TimeWindowedKSt
                 let kk = cast::<K>(k)?;
                 let vv = cast::<V>(v)?;
                 let kb = ks.serialize(kk);
-                let mut updates = Vec::new();
-                {
+                let stream_time = {
                     let shard = ctx.shard(&name);
                     shard.stream_time = shard.stream_time.max(ts);
-                    for start in w.windows_for(ts) {
-                        let end = start + w.size_ms;
-                        if end + w.grace_ms <= shard.stream_time {
-                            continue; // late: its window is closed
-                        }
-                        let mut sk = kb.clone();
-                        sk.extend_from_slice(&start.to_be_bytes());
-                        let old = match shard.data.get(&sk) {
-                            Some(b) => agg.deserialize(b).map_err(|e| {
-                                Error::InvalidArgument(format!("store `{name}`: {e}"))
-                            })?,
-                            None => {
-                                if emit == EmitStrategy::OnWindowClose {
-                                    shard.open.entry(end).or_default().push(sk.clone());
-                                }
-                                init()
-                            }
-                        };
-                        let new = f(kk, vv, old);
-                        let bytes = agg.serialize(&new);
-                        shard.data.insert(sk.clone(), bytes.clone());
-                        updates.push((sk, bytes, start, new));
+                    shard.stream_time
+                };
+                let mut counted = false;
+                for start in w.windows_for(ts) {
+                    let end = start + w.size_ms;
+                    if end + w.grace_ms <= stream_time {
+                        continue; // late: its window is closed
                     }
-                }
-                if updates.is_empty() {
-                    *ctx.dropped_late += 1;
-                }
-                for (sk, bytes, start, new) in updates {
-                    ctx.out.push(
-                        ProducerRecord::new(changelog_topic(ctx.app_id, &name))
-                            .partition(ctx.partition)
-                            .key(sk)
-                            .value(bytes)
-                            .timestamp(ts),
-                    );
+                    counted = true;
+                    let mut sk = kb.clone();
+                    sk.extend_from_slice(&start.to_be_bytes());
+                    let old = match ctx.load(&name, &sk, &agg)? {
+                        Some(old) => old,
+                        None => {
+                            if emit == EmitStrategy::OnWindowClose {
+                                ctx.shard(&name)
+                                    .open
+                                    .entry(end)
+                                    .or_default()
+                                    .push(sk.clone());
+                            }
+                            init()
+                        }
+                    };
+                    let new = f(kk, vv, old);
+                    ctx.save(&name, sk, agg.serialize(&new), ts);
                     if emit == EmitStrategy::OnUpdate {
                         let wk = Windowed {
                             key: kk.clone(),
                             start,
-                            end: start + w.size_ms,
+                            end,
                         };
                         fwd(ctx, &wk, &new, ts)?;
                     }
+                }
+                if !counted {
+                    *ctx.dropped_late += 1;
                 }
                 if emit == EmitStrategy::OnWindowClose {
                     // Emit every window whose end plus grace stream time has passed.
