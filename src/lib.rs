@@ -31,6 +31,7 @@
 mod admin;
 mod broker;
 mod config;
+pub mod connect;
 mod consumer;
 mod error;
 pub mod format;
