@@ -398,13 +398,13 @@ impl SourceRunner {
         let mut written = 0u64;
         for (tp, search_from) in &intent.ends {
             let recs = per_tp.remove(tp).unwrap_or_default();
-            let max = self
-                .broker
-                .partition_log(tp.topic(), tp.partition())?
-                .config()
-                .max_message_bytes as usize;
+            let max = chunk_limit(
+                self.broker
+                    .partition_log(tp.topic(), tp.partition())?
+                    .config(),
+            );
             let mut from = recovering.as_ref().map(|_| *search_from);
-            for chunk in chunks(&recs, max / 2) {
+            for chunk in chunks(&recs, max) {
                 if let Some(f) = from {
                     match self.find_chunk(tp, f, chunk)? {
                         Some(at) => {
@@ -494,6 +494,13 @@ impl SourceRunner {
     pub(crate) fn stop_task(&mut self) {
         self.task.stop();
     }
+}
+
+/// The bytes of records to put in one append: half the largest batch the log takes
+/// (a batch must fit both `max_message_bytes` and a segment), leaving room for the
+/// batch header and for the size estimate being rough.
+pub(crate) fn chunk_limit(config: &crate::storage::LogConfig) -> usize {
+    (config.max_message_bytes as u64).min(config.segment_bytes) as usize / 2
 }
 
 /// Splits `recs` into consecutive chunks of at most about `max_bytes` each (at least

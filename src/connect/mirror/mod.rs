@@ -13,6 +13,7 @@ use parking_lot::Mutex;
 
 use self::syncs::{PartitionSyncs, SyncStore};
 use super::internal::Reader;
+use super::source::chunk_limit;
 use crate::broker::Broker;
 use crate::config::{ConsumerConfig, OffsetReset};
 use crate::consumer::{
@@ -650,7 +651,31 @@ impl Inner {
         if recs.is_empty() {
             return Ok(());
         }
-        let meta = producer.send_batch(recs)?;
+        // One append per chunk that fits the target's batch limit.
+        let limit = chunk_limit(
+            self.target
+                .partition_log(target.topic(), target.partition())?
+                .config(),
+        );
+        let mut meta = Vec::with_capacity(recs.len());
+        let mut chunk = Vec::new();
+        let mut bytes = 0;
+        for r in recs {
+            let size = 32
+                + r.key_bytes().map_or(0, <[u8]>::len)
+                + r.value_bytes().map_or(0, <[u8]>::len)
+                + r.headers()
+                    .iter()
+                    .map(|h| 8 + h.key.len() + h.value.as_ref().map_or(0, Vec::len))
+                    .sum::<usize>();
+            if !chunk.is_empty() && bytes + size > limit {
+                meta.extend(producer.send_batch(std::mem::take(&mut chunk))?);
+                bytes = 0;
+            }
+            bytes += size;
+            chunk.push(r);
+        }
+        meta.extend(producer.send_batch(chunk)?);
         let mut parts = self.syncs.parts.lock();
         let Some(s) = parts.get_mut(tp) else {
             return Ok(());
