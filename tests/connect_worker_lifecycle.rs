@@ -134,7 +134,11 @@ fn pause_resume_stop_restart_and_status() {
     wait("a4 in the topic", || topic_len(&b, "logs") == 6);
     assert_eq!(w.status("in").unwrap().state, ConnectorState::Running);
     wait("6 lines out", || {
-        std::fs::read_to_string(&out).unwrap_or_default().lines().count() == 6
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .count()
+            == 6
     });
 
     // Typed errors for bad requests.
