@@ -7,7 +7,7 @@
 //!
 //! - source offset: key `["<connector>","<source partition>"]`, value the source offset
 //!   string (a null value deletes it);
-//! - write intent: key `["<connector>"]`, value
+//! - write intent: key `["<connector>",T]` (T the task number), value
 //!   `{"task":T,"ends":[["<topic>",P,END],...],"counts":[["<source partition>",N],...]}`
 //!   written before a batch's records, deleted (tombstone) by the commit that follows
 //!   them. An intent still present at start-up marks a batch whose records may have
@@ -89,7 +89,7 @@ impl Intent {
 #[derive(Default)]
 struct State {
     offsets: HashMap<(String, String), String>,
-    intents: HashMap<String, Intent>,
+    intents: HashMap<(String, usize), Intent>,
 }
 
 /// The offsets of every source connector of a broker, backed by `__connect_offsets`.
@@ -102,8 +102,8 @@ fn offset_key(connector: &str, partition: &str) -> String {
     format!("[{},{}]", quote(connector), quote(partition))
 }
 
-fn intent_key(connector: &str) -> String {
-    format!("[{}]", quote(connector))
+fn intent_key(connector: &str, task: usize) -> String {
+    format!("[{},{task}]", quote(connector))
 }
 
 impl OffsetStore {
@@ -129,30 +129,37 @@ impl OffsetStore {
             let Some(key) = r.key().and_then(|k| json::parse(k).ok()) else {
                 return Err(corrupt(r.offset(), "record key is not JSON"));
             };
-            let parts: Vec<&str> = key
-                .as_array()
-                .unwrap_or_default()
-                .iter()
-                .filter_map(Json::as_str)
-                .collect();
-            match (parts.as_slice(), r.value()) {
-                ([c, p], Some(v)) => {
+            let parts = key.as_array().unwrap_or_default();
+            let connector = parts.first().and_then(Json::as_str).map(str::to_string);
+            let (Some(c), 2) = (connector, parts.len()) else {
+                // Records of a later version are left for it.
+                return Ok(true);
+            };
+            match (&parts[1], r.value()) {
+                (Json::Str(p), Some(v)) => {
                     let v = String::from_utf8(v.to_vec())
                         .map_err(|_| corrupt(r.offset(), "source offset is not UTF-8"))?;
-                    state.offsets.insert((c.to_string(), p.to_string()), v);
+                    state.offsets.insert((c, p.clone()), v);
                 }
-                ([c, p], None) => {
-                    state.offsets.remove(&(c.to_string(), p.to_string()));
+                (Json::Str(p), None) => {
+                    state.offsets.remove(&(c, p.clone()));
                 }
-                ([c], Some(v)) => {
-                    let i = Intent::decode(v)
-                        .ok_or_else(|| corrupt(r.offset(), "undecodable write intent"))?;
-                    state.intents.insert(c.to_string(), i);
+                (task @ Json::Num(_), v) => {
+                    let task = task
+                        .as_i64()
+                        .and_then(|t| usize::try_from(t).ok())
+                        .ok_or_else(|| corrupt(r.offset(), "bad task number in intent key"))?;
+                    match v {
+                        Some(v) => {
+                            let i = Intent::decode(v)
+                                .ok_or_else(|| corrupt(r.offset(), "undecodable write intent"))?;
+                            state.intents.insert((c, task), i);
+                        }
+                        None => {
+                            state.intents.remove(&(c, task));
+                        }
+                    }
                 }
-                ([c], None) => {
-                    state.intents.remove(*c);
-                }
-                // Records of a later version are left for it.
                 _ => {}
             }
             Ok(true)
@@ -174,9 +181,13 @@ impl OffsetStore {
             .collect()
     }
 
-    /// The intent of a batch that was written but never committed, if any.
-    pub(crate) fn pending_intent(&self, connector: &str) -> Option<Intent> {
-        self.state.lock().intents.get(connector).cloned()
+    /// The intent of a batch of `task` that was written but never committed, if any.
+    pub(crate) fn pending_intent(&self, connector: &str, task: usize) -> Option<Intent> {
+        self.state
+            .lock()
+            .intents
+            .get(&(connector.to_string(), task))
+            .cloned()
     }
 
     fn record(key: String, value: Option<String>) -> ProducerRecord {
@@ -191,29 +202,36 @@ impl OffsetStore {
 
     /// Stores the intent of the batch about to be written.
     pub(crate) fn write_intent(&self, connector: &str, intent: &Intent) -> Result<()> {
-        self.producer
-            .send(Self::record(intent_key(connector), Some(intent.encode())))?;
+        self.producer.send(Self::record(
+            intent_key(connector, intent.task),
+            Some(intent.encode()),
+        ))?;
         self.state
             .lock()
             .intents
-            .insert(connector.to_string(), intent.clone());
+            .insert((connector.to_string(), intent.task), intent.clone());
         Ok(())
     }
 
-    /// Stores the offsets after a batch and clears its intent, in one append.
-    pub(crate) fn commit(&self, connector: &str, offsets: &[(String, String)]) -> Result<()> {
+    /// Stores the offsets after a batch of `task` and clears its intent, in one append.
+    pub(crate) fn commit(
+        &self,
+        connector: &str,
+        task: usize,
+        offsets: &[(String, String)],
+    ) -> Result<()> {
         let mut recs: Vec<ProducerRecord> = offsets
             .iter()
             .map(|(p, o)| Self::record(offset_key(connector, p), Some(o.clone())))
             .collect();
-        recs.push(Self::record(intent_key(connector), None));
+        recs.push(Self::record(intent_key(connector, task), None));
         self.producer.send_batch(recs)?;
         let mut st = self.state.lock();
         for (p, o) in offsets {
             st.offsets
                 .insert((connector.to_string(), p.clone()), o.clone());
         }
-        st.intents.remove(connector);
+        st.intents.remove(&(connector.to_string(), task));
         Ok(())
     }
 }
@@ -244,10 +262,11 @@ mod tests {
             let s = OffsetStore::open(&b).unwrap();
             s.commit(
                 "c",
+                0,
                 &[("f1".into(), "10".into()), ("f2".into(), "3".into())],
             )
             .unwrap();
-            s.commit("c", &[("f1".into(), "12".into())]).unwrap();
+            s.commit("c", 1, &[("f1".into(), "12".into())]).unwrap();
             let i = Intent {
                 task: 0,
                 ends: vec![(TopicPartition::new("t", 0), 4)],
@@ -255,7 +274,9 @@ mod tests {
             };
             s.write_intent("c", &i).unwrap();
             s.write_intent("d", &i).unwrap();
-            s.commit("d", &[]).unwrap();
+            s.commit("d", 0, &[]).unwrap();
+            // Another task's commit leaves task 0's intent alone.
+            s.commit("c", 1, &[]).unwrap();
             b.close().unwrap();
         }
         let b = Broker::open(dir.path()).unwrap();
@@ -264,8 +285,9 @@ mod tests {
         assert_eq!(c.get("f1").map(String::as_str), Some("12"));
         assert_eq!(c.get("f2").map(String::as_str), Some("3"));
         assert_eq!(c.len(), 2);
-        assert_eq!(s.pending_intent("c").map(|i| i.counts.len()), Some(1));
-        assert_eq!(s.pending_intent("d"), None);
+        assert_eq!(s.pending_intent("c", 0).map(|i| i.counts.len()), Some(1));
+        assert_eq!(s.pending_intent("c", 1), None);
+        assert_eq!(s.pending_intent("d", 0), None);
         assert!(!b.list_topics().contains(&CONNECT_OFFSETS_TOPIC.to_string()));
     }
 }

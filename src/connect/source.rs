@@ -215,11 +215,7 @@ impl SourceRunner {
             offsets: self.store.offsets_of(&self.config.name),
         };
         self.task.start(&ctx)?;
-        if let Some(intent) = self
-            .store
-            .pending_intent(&self.config.name)
-            .filter(|i| i.task == self.id)
-        {
+        if let Some(intent) = self.store.pending_intent(&self.config.name, self.id) {
             self.recovery = Some(Recovery {
                 remaining: intent.counts.iter().cloned().collect(),
                 intent,
@@ -428,7 +424,7 @@ impl SourceRunner {
         }
         #[cfg(test)]
         tests::maybe_crash(&self.config.name)?;
-        self.store.commit(&self.config.name, &last)?;
+        self.store.commit(&self.config.name, self.id, &last)?;
         drop(_write);
         self.control.update(self.id, |s| s.records += written);
         // Kafka logs a failed commit() and carries on.
