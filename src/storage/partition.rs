@@ -160,7 +160,24 @@ impl PartitionLog {
             clean_shutdown: clean,
             ..Default::default()
         };
-        let bases = list_segments(&dir)?;
+        let mut bases = list_segments(&dir)?;
+        // A roll creates the next segment before it seals the current one, so a crash
+        // in between leaves an empty newest segment: drop it, and the previous segment,
+        // still unsealed, is recovered as the active one (torn tail and all).
+        if bases.len() >= 2
+            && let Some(&last) = bases.last()
+            && segment_is_empty(&dir.join(segment::file_name(last, "log")))?
+        {
+            for ext in ["log", "index", "timeindex"] {
+                let p = dir.join(segment::file_name(last, ext));
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(&p, e)),
+                }
+            }
+            bases.pop();
+        }
         let mut segments = Vec::with_capacity(bases.len() + 1);
         let active = match bases.split_last() {
             None => ActiveSegment::create(&dir, 0, &config, bg)?,
@@ -736,10 +753,13 @@ impl LogInner {
     }
 
     fn roll(&self, w: &mut Writer) -> Result<()> {
-        let Some(active) = w.active.take() else {
-            return Err(Error::Closed);
-        };
-        let next = active.seg.next_offset();
+        let next = w.active.as_ref().ok_or(Error::Closed)?.seg.next_offset();
+        // Allocate the next segment before sealing this one: on a full disk fallocate
+        // fails here (ENOSPC) with the active segment untouched and still writable, so
+        // the caller gets a plain I/O error and a later append retries the roll. A crash
+        // between the two leaves this segment unsealed with a zero tail: opening trims it.
+        let fresh = ActiveSegment::create(&self.dir, next, &self.config, &self.bg)?;
+        let active = w.active.take().ok_or(Error::Closed)?;
         if self.config.flush != FlushPolicy::Os {
             active.sync_all().map_err(|e| self.poison(&e))?;
         }
@@ -748,14 +768,6 @@ impl LogInner {
             Err(e) => return Err(self.poison(&e)),
         };
         self.replace_last(Arc::clone(&sealed));
-        let fresh = match ActiveSegment::create(&self.dir, next, &self.config, &self.bg) {
-            Ok(a) => a,
-            Err(e) => {
-                // Keep the sealed segment as the last one; reopening makes it active
-                // again. Until then appends fail with this error.
-                return Err(self.poison(&e));
-            }
-        };
         sync_dir(&self.dir)?;
         {
             let mut segs = self.segments.write();
@@ -805,6 +817,23 @@ impl Drop for LogInner {
     fn drop(&mut self) {
         let _ = self.close();
     }
+}
+
+/// Whether a segment file holds no batch: empty, or a zero header where the first
+/// batch would start.
+fn segment_is_empty(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; crate::format::batch::HEADER_LEN];
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    Ok(head[..n].iter().all(|&b| b == 0))
 }
 
 /// Base offsets of the `.log` files in `dir`, sorted; removes leftovers of interrupted

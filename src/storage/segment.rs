@@ -177,11 +177,20 @@ impl ActiveSegment {
         let log_file = open_rw(&log_path, true)?;
         let idx_path = log_path.with_extension("index");
         let time_path = log_path.with_extension("timeindex");
+        // Whatever fails from here (a full disk), remove what we created, so the files
+        // give their blocks back and a retry can create them again.
+        let created = [log_path.clone(), idx_path.clone(), time_path.clone()];
+        let undo = move |e: Error| {
+            for p in &created {
+                let _ = std::fs::remove_file(p);
+            }
+            e
+        };
         // A stale index from a crash during an earlier roll would hold wrong entries.
         let _ = std::fs::remove_file(&idx_path);
         let _ = std::fs::remove_file(&time_path);
-        let index_file = open_rw(&idx_path, true)?;
-        let time_file = open_rw(&time_path, true)?;
+        let index_file = open_rw(&idx_path, true).map_err(&undo)?;
+        let time_file = open_rw(&time_path, true).map_err(&undo)?;
         Self::map(
             cfg,
             bg,
@@ -200,6 +209,7 @@ impl ActiveSegment {
                 roll_base_ts: -1,
             },
         )
+        .map_err(undo)
     }
 
     /// Reopens the newest segment of a log, recovering it after an unclean shutdown.
