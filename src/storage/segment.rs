@@ -461,10 +461,13 @@ pub(crate) struct Restored {
 }
 
 /// Opens a sealed segment read-only, rebuilding missing or damaged indexes.
+/// `unsealed`: the segment may still have a torn tail (a crash during its roll): its
+/// batches are validated and a torn tail is cut instead of reported as corruption.
 pub(crate) fn open_sealed(
     dir: &Path,
     base_offset: i64,
     cfg: &LogConfig,
+    unsealed: bool,
     report: &mut RecoveryReport,
 ) -> Result<Arc<Segment>> {
     let log_path = dir.join(file_name(base_offset, "log"));
@@ -474,7 +477,7 @@ pub(crate) fn open_sealed(
         .map_err(|e| Error::io(&log_path, e))?
         .len() as usize;
     let log = MappedRegion::map_read_only(&log_file, len).map_err(|e| Error::io(&log_path, e))?;
-    let s = recovery::load_sealed(&log_path, &log, base_offset, cfg, report)?;
+    let s = recovery::load_sealed(&log_path, &log, base_offset, cfg, unsealed, report)?;
     if s.trimmed_to < len {
         // A crash during a roll left the zero tail of preallocation: trim it now so the
         // file is plain concatenated batches again.
@@ -485,7 +488,7 @@ pub(crate) fn open_sealed(
             .map_err(|e| Error::io(&log_path, e))?;
         f.set_len(s.trimmed_to as u64)
             .map_err(|e| Error::io(&log_path, e))?;
-        return open_sealed(dir, base_offset, cfg, report);
+        return open_sealed(dir, base_offset, cfg, false, report);
     }
     Ok(Arc::new(Segment {
         base_offset,
