@@ -17,8 +17,9 @@ use super::index::{
 use super::mmap::{self, MappedRegion, RegionWriter};
 use super::recovery::{self, RecoveryReport};
 use crate::error::{Error, Result};
+use crate::format::batch::encode_batch_sized;
 use crate::format::batch::{BatchHeader, HEADER_LEN};
-use crate::format::{RecordIn, TimestampType, encode_batch, encoded_batch_len};
+use crate::format::{RecordIn, TimestampType};
 
 /// Bytes faulted in per prefault request, and how far ahead of the writer.
 const PREFAULT_CHUNK: usize = 2 << 20;
@@ -321,14 +322,15 @@ impl ActiveSegment {
 
     /// Appends `records` as one batch with offsets from the segment's next offset.
     /// Returns `Ok(None)` when the batch does not fit (the caller rolls).
+    /// `len` is `encoded_batch_len(records)`, computed once by the caller.
     pub(crate) fn append(
         &mut self,
         records: &[RecordIn<'_>],
+        len: usize,
         ts_type: TimestampType,
         cfg: &LogConfig,
         bg: &Background,
     ) -> Result<Option<Appended>> {
-        let len = encoded_batch_len(records);
         let pos = self.log_w.region().committed();
         let base_offset = self.seg.next_offset.load(Ordering::Relaxed);
         let want_index = self.bytes_since_index > self.index_interval;
@@ -338,7 +340,7 @@ impl ActiveSegment {
         let Some(dst) = self.log_w.tail_mut(len) else {
             return Ok(None);
         };
-        encode_batch(dst, base_offset, ts_type, records)?;
+        encode_batch_sized(dst, base_offset, ts_type, records, len)?;
         let next_offset = base_offset + records.len() as i64;
         let last_offset = next_offset - 1;
         let batch_max_ts = records.iter().map(|r| r.timestamp).max().unwrap_or(-1);
