@@ -199,7 +199,12 @@ pub(crate) fn coarse_now_ms() -> i64 {
     if rc != 0 {
         return super::partition::now_ms();
     }
-    i64::from(ts.tv_sec) * 1000 + i64::from(ts.tv_nsec) / 1_000_000
+    #[allow(
+        clippy::unnecessary_cast,
+        reason = "time_t and c_long are 32-bit on some targets"
+    )]
+    let ms = ts.tv_sec as i64 * 1000 + ts.tv_nsec as i64 / 1_000_000;
+    ms
 }
 
 #[cfg(test)]
