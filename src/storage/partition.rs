@@ -160,32 +160,56 @@ impl PartitionLog {
             clean_shutdown: clean,
             ..Default::default()
         };
-        let mut bases = list_segments(&dir)?;
+        let bases = list_segments(&dir)?;
         // A roll creates the next segment before it seals the current one, so a crash
-        // in between leaves an empty newest segment: drop it, and the previous segment,
-        // still unsealed, is recovered as the active one (torn tail and all).
-        if bases.len() >= 2
-            && let Some(&last) = bases.last()
-            && segment_is_empty(&dir.join(segment::file_name(last, "log")))?
-        {
-            for ext in ["log", "index", "timeindex"] {
-                let p = dir.join(segment::file_name(last, ext));
-                match std::fs::remove_file(&p) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(Error::io(&p, e)),
-                }
+        // in between leaves an empty newest segment after an unsealed one: that one is
+        // validated batch by batch and a torn tail is cut, as for the active segment.
+        let newest_empty = match bases.last() {
+            Some(&last) if bases.len() >= 2 => {
+                segment_is_empty(&dir.join(segment::file_name(last, "log")))?
             }
-            bases.pop();
-        }
+            _ => false,
+        };
         let mut segments = Vec::with_capacity(bases.len() + 1);
         let active = match bases.split_last() {
             None => ActiveSegment::create(&dir, 0, &config, bg)?,
             Some((&last, sealed)) => {
-                for &base in sealed {
-                    segments.push(segment::open_sealed(&dir, base, &config, &mut report)?);
+                let mut cut_tail = false;
+                for (i, &base) in sealed.iter().enumerate() {
+                    let unsealed = newest_empty && i + 1 == sealed.len();
+                    let trimmed = report.trimmed_segments;
+                    segments.push(segment::open_sealed(
+                        &dir,
+                        base,
+                        &config,
+                        unsealed,
+                        &mut report,
+                    )?);
+                    // A tail had to be cut: it was never sealed (trimmed) by a roll.
+                    cut_tail = unsealed && report.trimmed_segments > trimmed;
                 }
-                ActiveSegment::open(&dir, last, &config, bg, clean, &mut report)?
+                // The unsealed segment lost a torn tail: offsets up to the empty newest
+                // segment's base were never written. Reopen the unsealed one as the
+                // active segment (it was active, so never compacted: its batches give
+                // its true end) and drop the empty one, keeping offsets dense. A sealed
+                // (trimmed) segment may end below the next base after compaction; that
+                // gap is kept, as in Kafka.
+                match segments.last() {
+                    Some(prev) if cut_tail && prev.next_offset() < last => {
+                        let prev_base = prev.base_offset;
+                        segments.pop();
+                        for ext in ["log", "index", "timeindex"] {
+                            let p = dir.join(segment::file_name(last, ext));
+                            match std::fs::remove_file(&p) {
+                                Ok(()) => {}
+                                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                                Err(e) => return Err(Error::io(&p, e)),
+                            }
+                        }
+                        ActiveSegment::open(&dir, prev_base, &config, bg, false, &mut report)?
+                    }
+                    _ => ActiveSegment::open(&dir, last, &config, bg, clean, &mut report)?,
+                }
             }
         };
         segments.push(Arc::clone(&active.seg));
@@ -320,11 +344,14 @@ impl PartitionLog {
                 max: inner.config.max_message_bytes as usize,
             });
         }
-        let now = now_ms();
+        // The age roll only needs millisecond-ish precision: the coarse clock costs a
+        // few ns instead of ~25 ns per append.
+        let now = super::mmap::coarse_now_ms();
         let stamped: Vec<RecordIn<'_>>;
         let (records, append_time) = match inner.config.timestamp_type {
             TimestampType::CreateTime => (records, None),
             TimestampType::LogAppendTime => {
+                let now = now_ms();
                 stamped = records
                     .iter()
                     .map(|r| RecordIn {
@@ -359,6 +386,7 @@ impl PartitionLog {
                 let was_empty = active.is_empty();
                 match active.append(
                     records,
+                    size,
                     inner.config.timestamp_type,
                     &inner.config,
                     &inner.bg,
