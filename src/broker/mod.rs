@@ -73,7 +73,7 @@ pub(crate) struct BrokerInner {
 
 /// A topic and its open partitions.
 pub(crate) struct Topic {
-    pub(crate) name: String,
+    pub(crate) name: Arc<str>,
     pub(crate) config: RwLock<TopicConfig>,
     pub(crate) partitions: RwLock<Arc<Vec<Arc<Partition>>>>,
 }
@@ -412,7 +412,7 @@ impl Broker {
             .collect();
         let config = topic.config.read().clone();
         Ok(TopicDescription {
-            name: topic.name.clone(),
+            name: topic.name.to_string(),
             internal: topic.name.starts_with(INTERNAL_PREFIX),
             config,
             partitions,
@@ -634,7 +634,7 @@ fn open_topic(dir: &Path, name: &str, config: TopicConfig, bg: &Background) -> R
         .map(|p| open_partition(dir, name, p, &config, bg).map(Arc::new))
         .collect::<Result<Vec<_>>>()?;
     Ok(Topic {
-        name: name.to_string(),
+        name: Arc::from(name),
         config: RwLock::new(config),
         partitions: RwLock::new(Arc::new(parts)),
     })
