@@ -29,6 +29,13 @@ pub struct Producer {
     inner: Arc<ProducerInner>,
 }
 
+/// What routing can reuse between the records of one call.
+#[derive(Default)]
+struct RouteCache {
+    topic: Option<Arc<crate::broker::Topic>>,
+    now: Option<i64>,
+}
+
 #[derive(Debug)]
 struct ProducerInner {
     broker: Broker,
@@ -52,14 +59,23 @@ impl Producer {
         }
     }
 
-    /// Picks the partition and timestamp of a record and checks its size.
+    /// Picks the partition and timestamp of a record and checks its size. `cache` keeps
+    /// the last topic and the clock reading across the records of one `send_batch`.
     fn route(
         &self,
         record: &ProducerRecord,
+        cache: &mut RouteCache,
     ) -> Result<(Arc<crate::broker::Topic>, u32, i64, usize)> {
         let broker = &self.inner.broker;
         broker.check_open()?;
-        let topic = broker.topic_for_produce(&record.topic)?;
+        let topic = match &cache.topic {
+            Some(t) if *t.name == *record.topic => Arc::clone(t),
+            _ => {
+                let t = broker.topic_for_produce(&record.topic)?;
+                cache.topic = Some(Arc::clone(&t));
+                t
+            }
+        };
         let n = topic.partitions().len() as u32;
         let p = match record.partition {
             Some(p) => p,
@@ -77,7 +93,9 @@ impl Producer {
                 partitions: n,
             });
         }
-        let ts = record.timestamp.unwrap_or_else(now_ms);
+        let ts = record
+            .timestamp
+            .unwrap_or_else(|| *cache.now.get_or_insert_with(now_ms));
         let size = record_size(record, ts);
         let (max, policy) = {
             let c = topic.config.read();
@@ -110,9 +128,9 @@ impl Producer {
     /// [`Error::Poisoned`] after a failed flush of the partition, [`Error::Closed`] after
     /// the broker was closed, [`Error::Io`] when a segment cannot be created (disk full).
     pub fn send(&self, record: ProducerRecord) -> Result<RecordMetadata> {
-        let (topic, p, ts, size) = self.route(&record)?;
+        let (topic, p, ts, size) = self.route(&record, &mut RouteCache::default())?;
         let part = Arc::clone(&topic.partitions()[p as usize]);
-        let topic_name = record.topic.clone();
+        let topic_name = Arc::clone(&topic.name);
         let (offset, stored_ts) = part.appender.append(
             &part.log,
             record,
@@ -143,8 +161,9 @@ impl Producer {
     ) -> Result<Vec<RecordMetadata>> {
         let records: Vec<ProducerRecord> = records.into_iter().collect();
         let mut routed = Vec::with_capacity(records.len());
+        let mut cache = RouteCache::default();
         for r in &records {
-            routed.push(self.route(r)?);
+            routed.push(self.route(r, &mut cache)?);
         }
         // Group by (topic, partition), keeping input order inside each group.
         let mut order: Vec<usize> = (0..records.len()).collect();
@@ -185,7 +204,7 @@ impl Producer {
                 let info = part.log.append(&ins)?;
                 for (n, &k) in order[start..end].iter().enumerate() {
                     out[k] = Some(RecordMetadata {
-                        topic: records[k].topic.clone(),
+                        topic: Arc::clone(&topic.name),
                         partition: *p,
                         offset: info.base_offset + n as i64,
                         timestamp: info.log_append_time.unwrap_or(routed[k].2),

@@ -114,7 +114,7 @@ impl ProducerRecord {
 /// Where a record landed (Kafka's `RecordMetadata`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {
-    pub(crate) topic: String,
+    pub(crate) topic: std::sync::Arc<str>,
     pub(crate) partition: u32,
     pub(crate) offset: i64,
     pub(crate) timestamp: i64,

@@ -159,3 +159,38 @@ fn every_bit_flip_in_the_last_batch_is_detected() {
         }
     }
 }
+
+/// A crash during a roll: the next segment was created (empty) before the current one
+/// was sealed. Whether the unsealed segment's tail is intact, zeroed or torn, the log
+/// reopens to exactly its valid prefix with dense offsets.
+#[test]
+fn crash_between_creating_and_sealing_a_segment() {
+    let root = tempfile::tempdir().unwrap();
+    let bg = Background::new("roll").unwrap();
+    let (snap, bounds) = crashed_log(root.path());
+    let n = bounds.len() - 1;
+    let next_base = (n * RECORDS_PER_BATCH) as i64;
+    let case = root.path().join("case-0");
+    for (what, keep_batches) in [("intact", n), ("torn", n - 1)] {
+        copy_dir(&snap, &case);
+        if what == "torn" {
+            // Garbage over the second half of the last batch.
+            let f = OpenOptions::new()
+                .write(true)
+                .open(log_file(&case))
+                .unwrap();
+            let mid = (bounds[n - 1] + bounds[n]) / 2;
+            f.write_all_at(&vec![0xAB; (bounds[n] - mid) as usize], mid)
+                .unwrap();
+        }
+        for ext in ["log", "index", "timeindex"] {
+            std::fs::File::create(case.join(format!("{next_base:020}.{ext}"))).unwrap();
+        }
+        expect_prefix(
+            &case,
+            &bg,
+            keep_batches,
+            &format!("crash during roll, {what} tail"),
+        );
+    }
+}

@@ -65,12 +65,28 @@ impl GroupAppender {
         linger: Duration,
         batch_size: usize,
     ) -> Outcome {
+        let mut q = self.queue.lock();
+        if linger.is_zero() && !q.leader && q.pending.is_empty() {
+            // Uncontended: append directly, without queueing or allocating a slot.
+            q.leader = true;
+            drop(q);
+            let rin = RecordIn {
+                key: record.key.as_deref(),
+                value: record.value.as_deref(),
+                timestamp,
+                headers: &record.headers,
+            };
+            let result = log
+                .append(std::slice::from_ref(&rin))
+                .map(|info| (info.base_offset, info.log_append_time.unwrap_or(timestamp)));
+            self.hand_off(self.queue.lock());
+            return result;
+        }
         let slot = Arc::new(Slot {
             state: AtomicU8::new(WAITING),
             outcome: Mutex::new(None),
             thread: std::thread::current(),
         });
-        let mut q = self.queue.lock();
         q.pending.push(Pending {
             record,
             timestamp,
@@ -120,7 +136,11 @@ impl GroupAppender {
         q.bytes = 0;
         drop(q);
         write_batch(log, batch);
-        let mut q = self.queue.lock();
+        self.hand_off(self.queue.lock());
+    }
+
+    /// Gives up the lead: to the oldest queued sender, or to nobody.
+    fn hand_off(&self, mut q: parking_lot::MutexGuard<'_, Queue>) {
         match q.pending.first() {
             None => q.leader = false,
             Some(next) => {

@@ -3,8 +3,10 @@
 //! Crash safety: a file is written to `<name>.topic.tmp`, fsynced, renamed over its final
 //! name and the directory fsynced. rename(2) is atomic, so after a crash at any instant
 //! a topic's file is either absent, the old version or the new one: a topic exists
-//! whole or not at all. Partition directories are created after the file is durable
-//! and re-created at open when missing.
+//! whole or not at all. The file is the commit point: `create_topic` and
+//! `create_partitions` allocate the partitions first (so a full disk fails them before
+//! anything is committed) and write the file last; partition directories without a
+//! file are removed at open.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

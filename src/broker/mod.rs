@@ -73,7 +73,7 @@ pub(crate) struct BrokerInner {
 
 /// A topic and its open partitions.
 pub(crate) struct Topic {
-    pub(crate) name: String,
+    pub(crate) name: Arc<str>,
     pub(crate) config: RwLock<TopicConfig>,
     pub(crate) partitions: RwLock<Arc<Vec<Arc<Partition>>>>,
 }
@@ -321,8 +321,21 @@ impl Broker {
                 std::fs::remove_dir_all(&pdir).map_err(sync_err(&pdir))?;
             }
         }
-        meta::write(&self.inner.dir, name, &config)?;
-        let topic = open_topic(&self.inner.dir, name, config, &self.inner.bg)?;
+        // Partitions first, metadata last: the durable metadata file is the commit
+        // point. If allocating a partition fails (a full disk) nothing was committed and
+        // the directories are removed; a crash before the commit leaves orphan
+        // directories, which opening removes.
+        let topic = match open_topic(&self.inner.dir, name, config.clone(), &self.inner.bg)
+            .and_then(|t| meta::write(&self.inner.dir, name, &config).map(|()| t))
+        {
+            Ok(t) => t,
+            Err(e) => {
+                for p in 0..config.partitions {
+                    let _ = std::fs::remove_dir_all(partition_dir(&self.inner.dir, name, p));
+                }
+                return Err(e);
+            }
+        };
         self.inner
             .topics
             .write()
@@ -399,7 +412,7 @@ impl Broker {
             .collect();
         let config = topic.config.read().clone();
         Ok(TopicDescription {
-            name: topic.name.clone(),
+            name: topic.name.to_string(),
             internal: topic.name.starts_with(INTERNAL_PREFIX),
             config,
             partitions,
@@ -426,16 +439,21 @@ impl Broker {
         }
         config.partitions = total;
         config.validate()?;
-        meta::write(&self.inner.dir, name, &config)?;
         let mut parts = Vec::clone(&topic.partitions());
-        for p in parts.len() as u32..total {
-            parts.push(Arc::new(open_partition(
-                &self.inner.dir,
-                name,
-                p,
-                &config,
-                &self.inner.bg,
-            )?));
+        let old = parts.len() as u32;
+        // New partitions first, metadata last (the commit point), as in create_topic.
+        let opened = (old..total)
+            .map(|p| open_partition(&self.inner.dir, name, p, &config, &self.inner.bg))
+            .collect::<Result<Vec<_>>>()
+            .and_then(|v| meta::write(&self.inner.dir, name, &config).map(|()| v));
+        match opened {
+            Ok(v) => parts.extend(v.into_iter().map(Arc::new)),
+            Err(e) => {
+                for p in old..total {
+                    let _ = std::fs::remove_dir_all(partition_dir(&self.inner.dir, name, p));
+                }
+                return Err(e);
+            }
         }
         *topic.partitions.write() = Arc::new(parts);
         *topic.config.write() = config;
@@ -616,7 +634,7 @@ fn open_topic(dir: &Path, name: &str, config: TopicConfig, bg: &Background) -> R
         .map(|p| open_partition(dir, name, p, &config, bg).map(Arc::new))
         .collect::<Result<Vec<_>>>()?;
     Ok(Topic {
-        name: name.to_string(),
+        name: Arc::from(name),
         config: RwLock::new(config),
         partitions: RwLock::new(Arc::new(parts)),
     })

@@ -111,6 +111,8 @@ pub struct Consumer {
     last_auto_commit: Instant,
     callbacks: Vec<(CommitCallback, Result<()>)>,
     rotation: usize,
+    /// An error met after records were already gathered, raised by the next poll.
+    pending_error: Option<Error>,
     closed: bool,
 }
 
@@ -147,6 +149,7 @@ impl Broker {
             last_auto_commit: Instant::now(),
             callbacks: Vec::new(),
             rotation: 0,
+            pending_error: None,
             closed: false,
         }
     }
@@ -402,6 +405,9 @@ impl Consumer {
     pub fn poll(&mut self, timeout: Duration) -> Result<ConsumerRecords> {
         self.check_usable()?;
         self.fire_callbacks();
+        if let Some(e) = self.pending_error.take() {
+            return Err(e);
+        }
         let deadline = Instant::now() + timeout;
         loop {
             if self.wakeup.swap(false, Ordering::AcqRel) {
@@ -579,6 +585,12 @@ impl Consumer {
         if tps.is_empty() {
             return Ok(out);
         }
+        // Every position first, as Kafka's updateFetchPositions: a reset error
+        // (auto_offset_reset = none) must surface before anything is read, so no
+        // partition's position moves past records the caller never received.
+        for tp in &tps {
+            self.ensure_position(tp)?;
+        }
         self.rotation = self.rotation.wrapping_add(1);
         let mut budget_records = self.config.max_poll_records;
         let mut budget_bytes = self.config.fetch_max_bytes;
@@ -606,7 +618,17 @@ impl Consumer {
             let mut count = 0;
             let mut until = pos;
             for r in fetched.records() {
-                let r = r?;
+                let r = match r {
+                    Ok(r) => r,
+                    // A damaged batch: hand out what this poll already gathered (their
+                    // positions moved) and raise the error on the next poll, as Kafka's
+                    // fetcher does; this partition's position stays before the damage.
+                    Err(e) if !out.is_empty() => {
+                        self.pending_error = Some(e);
+                        return Ok(out);
+                    }
+                    Err(e) => return Err(e),
+                };
                 if r.offset() < pos {
                     continue;
                 }
@@ -677,10 +699,13 @@ impl Consumer {
                 "a committed offset cannot be negative".into(),
             ));
         }
-        if let Some(g) = &self.group {
-            g.check_commit(self.member_id.as_deref(), self.generation)?;
+        let store = self.broker.offset_store()?;
+        match &self.group {
+            Some(g) => g.commit(self.member_id.as_deref(), self.generation, || {
+                store.commit(&group_id, offsets)
+            }),
+            None => store.commit(&group_id, offsets),
         }
-        self.broker.offset_store()?.commit(&group_id, offsets)
     }
 
     /// Commits the current position of every assigned partition (the offsets after the

@@ -576,6 +576,7 @@ pub fn encode_batch_with_offsets(
         &|i| offset_deltas[i],
         last_offset_delta,
         max_timestamp,
+        None,
     )
 }
 
@@ -604,9 +605,33 @@ pub fn encode_batch(
         &|i| i as i32,
         last,
         None,
+        None,
     )
 }
 
+/// [`encode_batch`] when the caller already knows `total = encoded_batch_len(records)`
+/// (the log computes it once for its size checks).
+pub(crate) fn encode_batch_sized(
+    dst: &mut [u8],
+    base_offset: i64,
+    timestamp_type: TimestampType,
+    records: &[RecordIn<'_>],
+    total: usize,
+) -> Result<usize> {
+    let last = records.len().saturating_sub(1).min(i32::MAX as usize) as i32;
+    encode_inner(
+        dst,
+        base_offset,
+        timestamp_type,
+        records,
+        &|i| i as i32,
+        last,
+        None,
+        Some(total),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
 fn encode_inner(
     dst: &mut [u8],
     base_offset: i64,
@@ -615,6 +640,7 @@ fn encode_inner(
     deltas: &dyn Fn(usize) -> i32,
     last_offset_delta: i32,
     max_timestamp: Option<i64>,
+    known_total: Option<usize>,
 ) -> Result<usize> {
     if records.is_empty() {
         return Err(Error::InvalidArgument(
@@ -639,7 +665,7 @@ fn encode_inner(
             ));
         }
     }
-    let total = batch_len_with(records, deltas);
+    let total = known_total.unwrap_or_else(|| batch_len_with(records, deltas));
     if dst.len() < total || total - LOG_OVERHEAD > i32::MAX as usize {
         return Err(Error::InvalidArgument(format!(
             "batch needs {total} bytes, buffer has {}",

@@ -414,22 +414,31 @@ impl Group {
         }
     }
 
-    /// Refuses a commit from a member that is not in the current generation.
-    /// `member == None` is a commit from a consumer without group membership (manual
-    /// assignment), allowed only while the group has no members, as in Kafka.
-    pub(crate) fn check_commit(&self, member: Option<&str>, generation: i32) -> Result<()> {
+    /// Runs `store` (the commit's append) if `member` is in the current generation,
+    /// holding the group's lock throughout, as Kafka's `doCommitOffsets` does inside
+    /// `group.inLock`: no rebalance can fence the member between the check and the
+    /// write, so a zombie can never rewind a group. `member == None` is a consumer
+    /// without group membership (manual assignment), allowed only while the group has
+    /// no members, as in Kafka.
+    ///
+    /// # Errors
+    /// [`Error::StaleGeneration`] for a fenced member; `store`'s error.
+    pub(crate) fn commit(
+        &self,
+        member: Option<&str>,
+        generation: i32,
+        store: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
         let st = self.state.lock();
         match member {
-            None if st.members.is_empty() => Ok(()),
-            None => Err(fenced(&self.id, "<no member>", -1, st.generation)),
-            Some(m) if !st.members.contains_key(m) => {
-                Err(fenced(&self.id, m, generation, st.generation))
+            None if st.members.is_empty() => {}
+            None => return Err(fenced(&self.id, "<no member>", -1, st.generation)),
+            Some(m) if !st.members.contains_key(m) || generation != st.generation => {
+                return Err(fenced(&self.id, m, generation, st.generation));
             }
-            Some(m) if generation != st.generation => {
-                Err(fenced(&self.id, m, generation, st.generation))
-            }
-            Some(_) => Ok(()),
+            Some(_) => {}
         }
+        store()
     }
 
     pub(crate) fn is_empty(&self) -> bool {

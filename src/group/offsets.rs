@@ -219,8 +219,10 @@ impl OffsetStore {
                 headers: &[],
             })
             .collect();
-        self.log_for(group).append(&recs)?;
+        // The map's lock is held across the append, so the log and the map see
+        // concurrent commits in the same order.
         let mut map = self.map.write();
+        self.log_for(group).append(&recs)?;
         for (tp, o) in offsets {
             let mut o = o.clone();
             if o.commit_timestamp < 0 {

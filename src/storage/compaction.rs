@@ -323,8 +323,13 @@ pub(crate) fn compact(
     for (members, buf) in &groups {
         let base = members[0];
         let log_path = dir.join(file_name(base, "log"));
-        let (idx, time) =
-            build_indexes(&log_path, buf, base, config.index_interval_bytes as usize)?;
+        let (idx, time) = build_indexes(
+            &log_path,
+            buf,
+            base,
+            config.index_interval_bytes as usize,
+            false,
+        )?;
         for (ext, data) in [
             ("log", &buf[..]),
             ("index", &idx[..]),
@@ -357,7 +362,13 @@ pub(crate) fn compact(
     let mut fresh = Vec::new();
     let mut ignored = RecoveryReport::default();
     for m in &group_members {
-        fresh.push(segment::open_sealed(&dir, m[0], config, &mut ignored)?);
+        fresh.push(segment::open_sealed(
+            &dir,
+            m[0],
+            config,
+            false,
+            &mut ignored,
+        )?);
     }
     let removed: Vec<i64> = group_members.iter().flatten().copied().collect();
     log.swap_segments(&removed, fresh);

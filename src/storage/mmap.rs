@@ -186,6 +186,27 @@ pub(crate) fn allocate(file: &File, len: u64) -> io::Result<()> {
     }
 }
 
+/// Wall-clock milliseconds from the coarse clock (CLOCK_REALTIME_COARSE: a few ns per
+/// read, resolution of a scheduler tick), for checks that do not need precision.
+pub(crate) fn coarse_now_ms() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through the pointer, which points at a
+    // live, writable local of the right type.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
+    if rc != 0 {
+        return super::partition::now_ms();
+    }
+    #[allow(
+        clippy::unnecessary_cast,
+        reason = "time_t and c_long are 32-bit on some targets"
+    )]
+    let ms = ts.tv_sec as i64 * 1000 + ts.tv_nsec as i64 / 1_000_000;
+    ms
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,5 +19,5 @@ pub use compaction::{CompactionConfig, CompactionReport};
 pub use config::{FlushPolicy, LogConfig};
 pub(crate) use partition::now_ms;
 pub use partition::{AppendInfo, PartitionLog};
-pub use read::{FetchedBatchIter, FetchedBatches};
+pub use read::{FetchedBatchIter, FetchedBatches, FetchedRecords};
 pub use recovery::RecoveryReport;

@@ -161,14 +161,55 @@ impl PartitionLog {
             ..Default::default()
         };
         let bases = list_segments(&dir)?;
+        // A roll creates the next segment before it seals the current one, so a crash
+        // in between leaves an empty newest segment after an unsealed one: that one is
+        // validated batch by batch and a torn tail is cut, as for the active segment.
+        let newest_empty = match bases.last() {
+            Some(&last) if bases.len() >= 2 => {
+                segment_is_empty(&dir.join(segment::file_name(last, "log")))?
+            }
+            _ => false,
+        };
         let mut segments = Vec::with_capacity(bases.len() + 1);
         let active = match bases.split_last() {
             None => ActiveSegment::create(&dir, 0, &config, bg)?,
             Some((&last, sealed)) => {
-                for &base in sealed {
-                    segments.push(segment::open_sealed(&dir, base, &config, &mut report)?);
+                let mut cut_tail = false;
+                for (i, &base) in sealed.iter().enumerate() {
+                    let unsealed = newest_empty && i + 1 == sealed.len();
+                    let trimmed = report.trimmed_segments;
+                    segments.push(segment::open_sealed(
+                        &dir,
+                        base,
+                        &config,
+                        unsealed,
+                        &mut report,
+                    )?);
+                    // A tail had to be cut: it was never sealed (trimmed) by a roll.
+                    cut_tail = unsealed && report.trimmed_segments > trimmed;
                 }
-                ActiveSegment::open(&dir, last, &config, bg, clean, &mut report)?
+                // The unsealed segment lost a torn tail: offsets up to the empty newest
+                // segment's base were never written. Reopen the unsealed one as the
+                // active segment (it was active, so never compacted: its batches give
+                // its true end) and drop the empty one, keeping offsets dense. A sealed
+                // (trimmed) segment may end below the next base after compaction; that
+                // gap is kept, as in Kafka.
+                match segments.last() {
+                    Some(prev) if cut_tail && prev.next_offset() < last => {
+                        let prev_base = prev.base_offset;
+                        segments.pop();
+                        for ext in ["log", "index", "timeindex"] {
+                            let p = dir.join(segment::file_name(last, ext));
+                            match std::fs::remove_file(&p) {
+                                Ok(()) => {}
+                                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                                Err(e) => return Err(Error::io(&p, e)),
+                            }
+                        }
+                        ActiveSegment::open(&dir, prev_base, &config, bg, false, &mut report)?
+                    }
+                    _ => ActiveSegment::open(&dir, last, &config, bg, clean, &mut report)?,
+                }
             }
         };
         segments.push(Arc::clone(&active.seg));
@@ -303,11 +344,14 @@ impl PartitionLog {
                 max: inner.config.max_message_bytes as usize,
             });
         }
-        let now = now_ms();
+        // The age roll only needs millisecond-ish precision: the coarse clock costs a
+        // few ns instead of ~25 ns per append.
+        let now = super::mmap::coarse_now_ms();
         let stamped: Vec<RecordIn<'_>>;
         let (records, append_time) = match inner.config.timestamp_type {
             TimestampType::CreateTime => (records, None),
             TimestampType::LogAppendTime => {
+                let now = now_ms();
                 stamped = records
                     .iter()
                     .map(|r| RecordIn {
@@ -342,6 +386,7 @@ impl PartitionLog {
                 let was_empty = active.is_empty();
                 match active.append(
                     records,
+                    size,
                     inner.config.timestamp_type,
                     &inner.config,
                     &inner.bg,
@@ -736,10 +781,13 @@ impl LogInner {
     }
 
     fn roll(&self, w: &mut Writer) -> Result<()> {
-        let Some(active) = w.active.take() else {
-            return Err(Error::Closed);
-        };
-        let next = active.seg.next_offset();
+        let next = w.active.as_ref().ok_or(Error::Closed)?.seg.next_offset();
+        // Allocate the next segment before sealing this one: on a full disk fallocate
+        // fails here (ENOSPC) with the active segment untouched and still writable, so
+        // the caller gets a plain I/O error and a later append retries the roll. A crash
+        // between the two leaves this segment unsealed with a zero tail: opening trims it.
+        let fresh = ActiveSegment::create(&self.dir, next, &self.config, &self.bg)?;
+        let active = w.active.take().ok_or(Error::Closed)?;
         if self.config.flush != FlushPolicy::Os {
             active.sync_all().map_err(|e| self.poison(&e))?;
         }
@@ -748,14 +796,6 @@ impl LogInner {
             Err(e) => return Err(self.poison(&e)),
         };
         self.replace_last(Arc::clone(&sealed));
-        let fresh = match ActiveSegment::create(&self.dir, next, &self.config, &self.bg) {
-            Ok(a) => a,
-            Err(e) => {
-                // Keep the sealed segment as the last one; reopening makes it active
-                // again. Until then appends fail with this error.
-                return Err(self.poison(&e));
-            }
-        };
         sync_dir(&self.dir)?;
         {
             let mut segs = self.segments.write();
@@ -805,6 +845,23 @@ impl Drop for LogInner {
     fn drop(&mut self) {
         let _ = self.close();
     }
+}
+
+/// Whether a segment file holds no batch: empty, or a zero header where the first
+/// batch would start.
+fn segment_is_empty(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; crate::format::batch::HEADER_LEN];
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    Ok(head[..n].iter().all(|&b| b == 0))
 }
 
 /// Base offsets of the `.log` files in `dir`, sorted; removes leftovers of interrupted

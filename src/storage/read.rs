@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::segment::Segment;
 use crate::error::{Error, Result};
-use crate::format::{Batch, RecordRef};
+use crate::format::{Batch, BatchRecords, RecordRef};
 
 /// Batches read from one segment, borrowed from its mapping without copying. Holding
 /// this keeps the segment's mapping alive, even after retention deletes its file.
@@ -86,35 +86,52 @@ impl FetchedBatches {
     ///
     /// # Errors
     /// Items are [`Error::Corrupt`] for damaged batches or records.
-    pub fn records(&self) -> impl Iterator<Item = Result<RecordRef<'_>>> + '_ {
-        let from = self.from_offset;
-        let path = self.seg.as_ref().map(|s| s.log_path.clone());
-        let start = self.start;
-        self.batches()
-            .flat_map(move |b| {
-                let path = path.clone();
-                let (batch, err) = match b {
-                    Ok(b) => (Some(b), None),
-                    Err(e) => (None, Some(Err(e))),
-                };
-                let recs = batch
-                    .filter(|b| !b.header().is_control())
-                    .into_iter()
-                    .flat_map(move |b| {
-                        let path = path.clone();
-                        b.records().map(move |r| {
-                            r.map_err(|e| {
-                                Error::corrupt(
-                                    path.clone().unwrap_or_default(),
-                                    start as u64,
-                                    e.to_string(),
-                                )
-                            })
-                        })
-                    });
-                err.into_iter().chain(recs)
-            })
-            .filter(move |r| r.as_ref().map_or(true, |r| r.offset() >= from))
+    pub fn records(&self) -> FetchedRecords<'_> {
+        FetchedRecords {
+            batches: self.batches(),
+            current: None,
+            from: self.from_offset,
+        }
+    }
+}
+
+/// Iterator over [`FetchedBatches::records`].
+#[derive(Debug)]
+pub struct FetchedRecords<'a> {
+    batches: FetchedBatchIter<'a>,
+    current: Option<BatchRecords<'a>>,
+    from: i64,
+}
+
+impl<'a> Iterator for FetchedRecords<'a> {
+    type Item = Result<RecordRef<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(records) = &mut self.current {
+                match records.next() {
+                    Some(Ok(r)) if r.offset() < self.from => continue,
+                    Some(Ok(r)) => return Some(Ok(r)),
+                    Some(Err(e)) => {
+                        self.current = None;
+                        let seg = self.batches.fetched.seg.as_ref()?;
+                        return Some(Err(Error::corrupt(
+                            &seg.log_path,
+                            (self.batches.fetched.start + self.batches.pos) as u64,
+                            e.to_string(),
+                        )));
+                    }
+                    None => self.current = None,
+                }
+            }
+            match self.batches.next()? {
+                Err(e) => return Some(Err(e)),
+                // By header: control batches carry no user records, and batches that end
+                // before the requested offset hold none the caller wants.
+                Ok(b) if b.header().is_control() || b.header().last_offset() < self.from => {}
+                Ok(b) => self.current = Some(b.records()),
+            }
+        }
     }
 }
 

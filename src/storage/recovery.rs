@@ -277,6 +277,7 @@ pub(crate) fn load_sealed(
     log: &MappedRegion,
     base: i64,
     cfg: &LogConfig,
+    unsealed: bool,
     report: &mut RecoveryReport,
 ) -> Result<Sealed> {
     let bytes = log.bytes();
@@ -303,7 +304,7 @@ pub(crate) fn load_sealed(
         (Some(i), Some(t)) if idx_ok && time_ok => (i, t),
         _ => {
             report.rebuilt_indexes += 1;
-            rebuild_indexes(log_path, bytes, base, cfg)?
+            rebuild_indexes(log_path, bytes, base, cfg, unsealed)?
         }
     };
     // Walk the batch headers after the last index entry to the end of the file.
@@ -320,13 +321,26 @@ pub(crate) fn load_sealed(
         max_ts = decode_time_entry(&tb[tb.len() - TIME_ENTRY..]).0;
     }
     while pos < bytes.len() {
-        match peek_header(bytes, pos).filter(|h| h.total_len() <= bytes.len() - pos) {
+        let header = if unsealed {
+            batch_ok(bytes, pos, true)
+        } else {
+            peek_header(bytes, pos).filter(|h| h.total_len() <= bytes.len() - pos)
+        };
+        match header {
             Some(h) if h.base_offset >= next => {
                 next = h.next_offset();
                 max_ts = max_ts.max(h.max_timestamp);
                 pos += h.total_len();
             }
             _ if bytes[pos..].iter().all(|&b| b == 0) => {
+                report.trimmed_segments += 1;
+                break;
+            }
+            _ if unsealed => {
+                // A torn tail of the segment that was active when the process died.
+                let end = nonzero_extent(bytes, pos);
+                report.truncated_bytes += (end - pos) as u64;
+                report.truncated_at = Some(pos as u64);
                 report.trimmed_segments += 1;
                 break;
             }
@@ -371,6 +385,7 @@ pub(crate) fn build_indexes(
     bytes: &[u8],
     base: i64,
     interval: usize,
+    stop_at_torn_tail: bool,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
     let (mut idx, mut time) = (Vec::new(), Vec::new());
     let (mut pos, mut since, mut max_ts, mut max_off, mut last_time) =
@@ -379,9 +394,11 @@ pub(crate) fn build_indexes(
         if bytes[pos..].iter().all(|&b| b == 0) {
             break;
         }
-        let batch = Batch::parse(&bytes[pos..])
-            .and_then(|b| b.validate().map(|_| b))
-            .map_err(|e| Error::corrupt(log_path, pos as u64, e.to_string()))?;
+        let batch = match Batch::parse(&bytes[pos..]).and_then(|b| b.validate().map(|_| b)) {
+            Ok(b) => b,
+            Err(_) if stop_at_torn_tail => break,
+            Err(e) => return Err(Error::corrupt(log_path, pos as u64, e.to_string())),
+        };
         let h = *batch.header();
         if since > interval {
             idx.extend_from_slice(&((h.last_offset() - base) as u32).to_be_bytes());
@@ -420,8 +437,15 @@ fn rebuild_indexes(
     bytes: &[u8],
     base: i64,
     cfg: &LogConfig,
+    stop_at_torn_tail: bool,
 ) -> Result<(Arc<MappedRegion>, Arc<MappedRegion>)> {
-    let (idx, time) = build_indexes(log_path, bytes, base, cfg.index_interval_bytes as usize)?;
+    let (idx, time) = build_indexes(
+        log_path,
+        bytes,
+        base,
+        cfg.index_interval_bytes as usize,
+        stop_at_torn_tail,
+    )?;
     let write = |ext: &str, data: &[u8]| -> Result<Arc<MappedRegion>> {
         let path: PathBuf = log_path.with_extension(ext);
         let tmp = log_path.with_extension(format!("{ext}.tmp"));

@@ -17,8 +17,9 @@ use super::index::{
 use super::mmap::{self, MappedRegion, RegionWriter};
 use super::recovery::{self, RecoveryReport};
 use crate::error::{Error, Result};
+use crate::format::batch::encode_batch_sized;
 use crate::format::batch::{BatchHeader, HEADER_LEN};
-use crate::format::{RecordIn, TimestampType, encode_batch, encoded_batch_len};
+use crate::format::{RecordIn, TimestampType};
 
 /// Bytes faulted in per prefault request, and how far ahead of the writer.
 const PREFAULT_CHUNK: usize = 2 << 20;
@@ -177,11 +178,20 @@ impl ActiveSegment {
         let log_file = open_rw(&log_path, true)?;
         let idx_path = log_path.with_extension("index");
         let time_path = log_path.with_extension("timeindex");
+        // Whatever fails from here (a full disk), remove what we created, so the files
+        // give their blocks back and a retry can create them again.
+        let created = [log_path.clone(), idx_path.clone(), time_path.clone()];
+        let undo = move |e: Error| {
+            for p in &created {
+                let _ = std::fs::remove_file(p);
+            }
+            e
+        };
         // A stale index from a crash during an earlier roll would hold wrong entries.
         let _ = std::fs::remove_file(&idx_path);
         let _ = std::fs::remove_file(&time_path);
-        let index_file = open_rw(&idx_path, true)?;
-        let time_file = open_rw(&time_path, true)?;
+        let index_file = open_rw(&idx_path, true).map_err(&undo)?;
+        let time_file = open_rw(&time_path, true).map_err(&undo)?;
         Self::map(
             cfg,
             bg,
@@ -200,6 +210,7 @@ impl ActiveSegment {
                 roll_base_ts: -1,
             },
         )
+        .map_err(undo)
     }
 
     /// Reopens the newest segment of a log, recovering it after an unclean shutdown.
@@ -311,14 +322,15 @@ impl ActiveSegment {
 
     /// Appends `records` as one batch with offsets from the segment's next offset.
     /// Returns `Ok(None)` when the batch does not fit (the caller rolls).
+    /// `len` is `encoded_batch_len(records)`, computed once by the caller.
     pub(crate) fn append(
         &mut self,
         records: &[RecordIn<'_>],
+        len: usize,
         ts_type: TimestampType,
         cfg: &LogConfig,
         bg: &Background,
     ) -> Result<Option<Appended>> {
-        let len = encoded_batch_len(records);
         let pos = self.log_w.region().committed();
         let base_offset = self.seg.next_offset.load(Ordering::Relaxed);
         let want_index = self.bytes_since_index > self.index_interval;
@@ -328,7 +340,7 @@ impl ActiveSegment {
         let Some(dst) = self.log_w.tail_mut(len) else {
             return Ok(None);
         };
-        encode_batch(dst, base_offset, ts_type, records)?;
+        encode_batch_sized(dst, base_offset, ts_type, records, len)?;
         let next_offset = base_offset + records.len() as i64;
         let last_offset = next_offset - 1;
         let batch_max_ts = records.iter().map(|r| r.timestamp).max().unwrap_or(-1);
@@ -451,10 +463,13 @@ pub(crate) struct Restored {
 }
 
 /// Opens a sealed segment read-only, rebuilding missing or damaged indexes.
+/// `unsealed`: the segment may still have a torn tail (a crash during its roll): its
+/// batches are validated and a torn tail is cut instead of reported as corruption.
 pub(crate) fn open_sealed(
     dir: &Path,
     base_offset: i64,
     cfg: &LogConfig,
+    unsealed: bool,
     report: &mut RecoveryReport,
 ) -> Result<Arc<Segment>> {
     let log_path = dir.join(file_name(base_offset, "log"));
@@ -464,7 +479,7 @@ pub(crate) fn open_sealed(
         .map_err(|e| Error::io(&log_path, e))?
         .len() as usize;
     let log = MappedRegion::map_read_only(&log_file, len).map_err(|e| Error::io(&log_path, e))?;
-    let s = recovery::load_sealed(&log_path, &log, base_offset, cfg, report)?;
+    let s = recovery::load_sealed(&log_path, &log, base_offset, cfg, unsealed, report)?;
     if s.trimmed_to < len {
         // A crash during a roll left the zero tail of preallocation: trim it now so the
         // file is plain concatenated batches again.
@@ -475,7 +490,7 @@ pub(crate) fn open_sealed(
             .map_err(|e| Error::io(&log_path, e))?;
         f.set_len(s.trimmed_to as u64)
             .map_err(|e| Error::io(&log_path, e))?;
-        return open_sealed(dir, base_offset, cfg, report);
+        return open_sealed(dir, base_offset, cfg, false, report);
     }
     Ok(Arc::new(Segment {
         base_offset,
