@@ -1,30 +1,6 @@
 //! Source connectors: [`SourceConnector`], [`SourceTask`], and the runner that writes
-//! their records to topics and stores their source offsets.
-//!
-//! # How a batch is written (and why a restart writes nothing twice)
-//!
-//! For each batch a task returns, the runner, holding the connector's write lock:
-//!
-//! 1. appends a *write intent* to `__connect_offsets`: for every destination partition
-//!    its current log end, and how many records each source partition contributed;
-//! 2. appends the records, one `send_batch` per chunk of one partition (one chunk is
-//!    one append: all or nothing);
-//! 3. appends the source offsets of the batch and a tombstone for the intent, as one
-//!    append.
-//!
-//! A crash between 2 and 3 leaves records without offsets. At the next start, the
-//! task resumes from the committed offsets and returns the same records again; the
-//! runner collects exactly as many per source partition as the intent counted, routes
-//! and chunks them as before, and looks for each chunk in its partition after the end
-//! the intent noted. A chunk found there record for record (key, value, headers) was
-//! written by the crashed run and is not written again; the others are. So every
-//! record reaches its topic exactly once, provided the source returns the same
-//! records for the same offsets (a file does) and transforms are deterministic. When
-//! that does not hold the comparison fails and the records are written again: at
-//! least once, never lost.
-//!
-//! Without an intent (the normal case) no reading happens at all: the cost is two
-//! small appends to `__connect_offsets` per batch.
+//! their records to topics and stores their source offsets. The delivery guarantee
+//! is described on [`SourceTask`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -82,6 +58,37 @@ pub trait SourceConnector: Send {
 }
 
 /// A source task (Kafka Connect's `SourceTask`), run on its own thread by the worker.
+///
+/// # Delivery: how a batch is written, and why a restart writes nothing twice
+///
+/// For each batch `poll` returns, the runner, holding the connector's write lock:
+///
+/// 1. appends a *write intent* to `__connect_offsets`: for every destination partition
+///    its current log end, and how many records each source partition contributed;
+/// 2. appends the records, one `send_batch` per chunk of one partition (one chunk is
+///    one append: all or nothing);
+/// 3. appends the source offsets of the batch and a tombstone for the intent, as one
+///    append.
+///
+/// A crash between 2 and 3 leaves records without offsets. At the next start, the
+/// task resumes from the committed offsets and returns the same records again; the
+/// runner collects exactly as many per source partition as the intent counted, routes
+/// and chunks them as before, and looks for each chunk in its partition after the end
+/// the intent noted. A chunk found there record for record (key, value, headers) was
+/// written by the crashed run and is not written again; the others are. So every
+/// record reaches its topic exactly once, provided the source returns the same
+/// records for the same offsets (a file does) and transforms are deterministic. When
+/// that does not hold the comparison fails and the records are written again: at
+/// least once, never lost. (Another writer's identical chunk at that place would be
+/// taken for the crashed run's; a topic written by its connector alone has none.)
+///
+/// Without an intent (the normal case) no reading happens at all: the cost is two
+/// small appends to `__connect_offsets` per batch.
+///
+/// Durability follows the topics' flush policies: nothing is lost when the *process*
+/// dies; against a *machine* crash, give the destination topics
+/// [`FlushPolicy::EveryAppend`](crate::FlushPolicy::EveryAppend) so that no stored
+/// offset can outlive the records it covers.
 pub trait SourceTask: Send {
     /// Called once before the first `poll`, with the stored offsets to resume from.
     /// Default: nothing.

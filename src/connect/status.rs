@@ -52,7 +52,7 @@ pub struct TaskStatus {
     pub state: TaskState,
     /// The error that failed it (Kafka's `trace`).
     pub error: Option<String>,
-    /// Records written (source) or put and flushed (sink).
+    /// Records written to topics (source) or delivered with `put` (sink).
     pub records: u64,
     /// Records dropped by a filter transform.
     pub filtered: u64,

@@ -171,8 +171,8 @@ impl Worker {
             && e.state != ConnectorState::Stopped
         {
             return Err(Error::InvalidArgument(format!(
-                "connector `{}` is already running; stop it first",
-                config.name
+                "connector `{}` already exists ({:?}); stop or remove it first, or restart it",
+                config.name, e.state
             )));
         }
         let mut entry = Entry {
