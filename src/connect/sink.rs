@@ -393,9 +393,9 @@ impl SinkRunner {
                 let res = self.shared.lock().task.put(&batch, &mut ctx);
                 match res {
                     Ok(()) => break ctx.errant,
-                    Err(e) if tries >= self.config.max_retries || self.control.stopping() => {
-                        return Err(e);
-                    }
+                    // Stopping: leave the batch uncommitted, to be delivered again.
+                    Err(_) if self.control.stopping() => return Ok(()),
+                    Err(e) if tries >= self.config.max_retries => return Err(e),
                     Err(_) => {
                         tries += 1;
                         self.control.update(self.id, |s| s.retries += 1);

@@ -275,9 +275,9 @@ impl SourceRunner {
         loop {
             match self.task.poll(self.config.batch_size) {
                 Ok(r) => return Ok(r),
-                Err(e) if tries >= self.config.max_retries || self.control.stopping() => {
-                    return Err(e);
-                }
+                // Stopping: nothing was read, nothing is lost.
+                Err(_) if self.control.stopping() => return Ok(Vec::new()),
+                Err(e) if tries >= self.config.max_retries => return Err(e),
                 Err(_) => {
                     tries += 1;
                     self.control.update(self.id, |s| s.retries += 1);
