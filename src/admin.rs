@@ -150,6 +150,34 @@ impl Broker {
         Ok(out)
     }
 
+    /// Sets a group's committed offsets to exactly these values (Kafka's
+    /// `alterConsumerGroupOffsets`). As with Kafka, the group must have no members.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] while the group has members or for a negative offset;
+    /// [`Error::UnknownTopic`] / [`Error::UnknownPartition`]; [`Error::Io`].
+    pub fn commit_group_offsets(
+        &self,
+        group: &str,
+        offsets: &[(TopicPartition, i64)],
+    ) -> Result<()> {
+        self.check_open()?;
+        self.require_no_members(group)?;
+        for (tp, o) in offsets {
+            self.partition_log(tp.topic(), tp.partition())?;
+            if *o < 0 {
+                return Err(Error::InvalidArgument(format!(
+                    "offset {o} for {tp} is negative"
+                )));
+            }
+        }
+        let commits: Vec<(TopicPartition, OffsetAndMetadata)> = offsets
+            .iter()
+            .map(|(tp, o)| (tp.clone(), OffsetAndMetadata::new(*o)))
+            .collect();
+        self.offset_store()?.commit(group, &commits)
+    }
+
     /// Deletes a group's committed offsets (Kafka's `deleteConsumerGroups`).
     ///
     /// # Errors

@@ -87,6 +87,38 @@ impl TopicConfig {
     pub fn partitions(&self) -> u32 {
         self.partitions
     }
+    /// `segment.bytes`.
+    pub fn get_segment_bytes(&self) -> u64 {
+        self.segment_bytes
+    }
+    /// `segment.ms`.
+    pub fn get_segment_ms(&self) -> Duration {
+        self.segment_ms
+    }
+    /// `retention.ms` (`None`: forever).
+    pub fn get_retention_ms(&self) -> Option<Duration> {
+        self.retention_ms
+    }
+    /// `retention.bytes` (`None`: no limit).
+    pub fn get_retention_bytes(&self) -> Option<u64> {
+        self.retention_bytes
+    }
+    /// `cleanup.policy`.
+    pub fn get_cleanup_policy(&self) -> CleanupPolicy {
+        self.cleanup_policy
+    }
+    /// `max.message.bytes`.
+    pub fn get_max_message_bytes(&self) -> u32 {
+        self.max_message_bytes
+    }
+    /// The durability policy.
+    pub fn get_flush(&self) -> FlushPolicy {
+        self.flush
+    }
+    /// `message.timestamp.type`.
+    pub fn get_message_timestamp_type(&self) -> TimestampType {
+        self.timestamp_type
+    }
 
     /// Segment file size (`segment.bytes`). Default: 64 MiB; Kafka's 1 GiB is
     /// preallocated per partition, too much for an embedded log.

@@ -6,7 +6,7 @@
 //!
 //! The layers, bottom up:
 //!
-//! - [`format`]: the pure RecordBatch v2 codec (CRC-32C, varints, murmur2);
+//! - [`format`](mod@format): the pure RecordBatch v2 codec (CRC-32C, varints, murmur2);
 //! - [`storage`]: one partition's log ([`storage::PartitionLog`]): segments, indexes,
 //!   roll, flush and crash recovery;
 //! - [`Broker`]: a data directory with its topics; [`Producer`] publishes to them.

@@ -99,7 +99,7 @@ impl Producer {
         let size = record_size(record, ts);
         let (max, policy) = {
             let c = topic.config.read();
-            (c.max_message_bytes as usize, c.cleanup_policy)
+            (batch_limit(&c.log_config()), c.cleanup_policy)
         };
         if record.key.is_none() && policy != crate::config::CleanupPolicy::Delete {
             // Kafka's broker refuses these too (InvalidRecordException).
@@ -175,7 +175,7 @@ impl Producer {
         while i < order.len() {
             let (topic, p, ..) = &routed[order[i]];
             let part = Arc::clone(&topic.partitions()[*p as usize]);
-            let max = part.log.config().max_message_bytes as usize;
+            let max = batch_limit(part.log.config());
             let mut j = i;
             while j < order.len()
                 && records[order[j]].topic == records[order[i]].topic
@@ -228,4 +228,10 @@ impl Producer {
         self.inner.broker.check_open()?;
         self.inner.broker.flush()
     }
+}
+
+/// The largest batch a partition accepts: `max_message_bytes`, and never more than a
+/// segment (a batch cannot span segments).
+fn batch_limit(c: &crate::storage::LogConfig) -> usize {
+    (c.max_message_bytes as usize).min(c.segment_bytes as usize)
 }

@@ -93,6 +93,21 @@ impl ProducerRecord {
         self.headers.push(Header::new(key, value));
         self
     }
+    /// Adds a header whose value is null (Kafka allows null header values).
+    #[must_use]
+    pub fn header_null(mut self, key: impl Into<String>) -> Self {
+        self.headers.push(Header {
+            key: key.into(),
+            value: None,
+        });
+        self
+    }
+    /// Appends headers, in order.
+    #[must_use]
+    pub fn headers_from(mut self, headers: impl IntoIterator<Item = Header>) -> Self {
+        self.headers.extend(headers);
+        self
+    }
     /// The topic.
     pub fn topic_name(&self) -> &str {
         &self.topic

@@ -432,7 +432,12 @@ impl Group {
         let st = self.state.lock();
         match member {
             None if st.members.is_empty() => {}
-            None => return Err(fenced(&self.id, "<no member>", -1, st.generation)),
+            None => {
+                return Err(Error::InvalidArgument(format!(
+                    "group `{}` has active members, so a consumer without membership (assign) cannot commit for it; use another group id, or close the members first",
+                    self.id
+                )));
+            }
             Some(m) if !st.members.contains_key(m) || generation != st.generation => {
                 return Err(fenced(&self.id, m, generation, st.generation));
             }
