@@ -1,0 +1,1072 @@
+//! Bad input never panics: every public entry point given invalid arguments (bad names
+//! and configs, oversized records, out-of-range offsets and partitions), used through a
+//! closed handle, or opening a data directory with corrupted or foreign files or one
+//! locked by another `Broker`, returns a typed `brooklet::Error` whose message names
+//! what is wrong (topic, partition, group, file). Every `Error` variant that the code
+//! can return is produced here at least once.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use brooklet::format::Batch;
+use brooklet::streams::{KafkaStreams, StreamsBuilder, StreamsConfig, Utf8};
+use brooklet::{
+    Broker, CleanupPolicy, Consumer, ConsumerConfig, Error, FlushPolicy, OffsetAndMetadata,
+    OffsetReset, OffsetSpec, ProducerRecord, RebalanceListener, TopicConfig, TopicPartition,
+};
+
+fn open() -> (tempfile::TempDir, Broker) {
+    let dir = tempfile::tempdir().unwrap();
+    let b = Broker::builder(dir.path())
+        .maintenance_interval(Duration::ZERO)
+        .open()
+        .unwrap();
+    (dir, b)
+}
+
+fn tp(t: &str, p: u32) -> TopicPartition {
+    TopicPartition::new(t, p)
+}
+
+/// The error of `r`, which must have failed.
+#[track_caller]
+fn err<T: std::fmt::Debug>(r: brooklet::Result<T>) -> Error {
+    match r {
+        Ok(v) => panic!("expected an error, got Ok({v:?})"),
+        Err(e) => e,
+    }
+}
+
+/// The message names every one of `what`.
+#[track_caller]
+fn names(e: &Error, what: &[&str]) {
+    let msg = e.to_string();
+    for w in what {
+        assert!(msg.contains(w), "message `{msg}` does not name `{w}`");
+    }
+}
+
+fn consumer(b: &Broker, group: Option<&str>) -> Consumer {
+    let mut cfg = ConsumerConfig::new()
+        .auto_offset_reset(OffsetReset::Earliest)
+        .enable_auto_commit(false);
+    if let Some(g) = group {
+        cfg = cfg.group_id(g);
+    }
+    b.consumer(cfg)
+}
+
+fn produce(b: &Broker, topic: &str, partition: u32, n: usize) {
+    let p = b.producer();
+    for i in 0..n {
+        p.send(
+            ProducerRecord::new(topic)
+                .partition(partition)
+                .key(format!("k{i}"))
+                .value(format!("value-{i}")),
+        )
+        .unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Names and configs
+
+const BAD_NAMES: &[&str] = &["", ".", "..", "a b", "a/b", "../x", "é", "t\0", "tab\t"];
+
+#[test]
+fn bad_topic_names_are_refused_by_every_entry_point() {
+    let (_d, b) = open();
+    let long = "x".repeat(250);
+    let mut names_to_try: Vec<&str> = BAD_NAMES.to_vec();
+    names_to_try.push(&long);
+    for &name in &names_to_try {
+        let e = err(b.create_topic(name, TopicConfig::new(1)));
+        assert!(
+            matches!(&e, Error::InvalidTopicName { name: n, .. } if n == name),
+            "{e}"
+        );
+        if !name.is_empty() && name.len() < 100 {
+            names(&e, &[name]);
+        }
+        let mut c = consumer(&b, Some("g"));
+        let e = err(c.subscribe(&["ok", name]));
+        assert!(matches!(e, Error::InvalidTopicName { .. }), "{name:?}: {e}");
+        // Unknown to everything that looks a topic up.
+        for e in [
+            err(b.describe_topic(name)),
+            err(b.delete_topic(name)),
+            err(b.partition_count(name)),
+            err(b.partition_log(name, 0)),
+            err(b.create_partitions(name, 2)),
+            err(b.producer().send(ProducerRecord::new(name).value("v"))),
+        ] {
+            assert!(
+                matches!(&e, Error::UnknownTopic { topic } if topic == name),
+                "{e}"
+            );
+        }
+        let e = err(KafkaStreams::new(
+            StreamsBuilder::new().build(),
+            &b,
+            StreamsConfig::new(name),
+        ));
+        assert!(matches!(e, Error::InvalidTopicName { .. }), "{name:?}: {e}");
+    }
+    // Reserved and taken names.
+    let e = err(b.create_topic("__mine", TopicConfig::new(1)));
+    assert!(matches!(e, Error::InvalidTopicName { .. }), "{e}");
+    names(&e, &["__mine", "reserved"]);
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    let e = err(b.create_topic("t", TopicConfig::new(1)));
+    assert!(
+        matches!(&e, Error::TopicExists { topic } if topic == "t"),
+        "{e}"
+    );
+    names(&e, &["`t`"]);
+    // Auto-creation applies the naming rules too.
+    let dir = tempfile::tempdir().unwrap();
+    let auto = Broker::builder(dir.path())
+        .auto_create_topics(true)
+        .open()
+        .unwrap();
+    for &name in BAD_NAMES {
+        let e = err(auto.producer().send(ProducerRecord::new(name).value("v")));
+        assert!(matches!(e, Error::InvalidTopicName { .. }), "{name:?}: {e}");
+    }
+    assert!(auto.list_topics().is_empty());
+    // Internal topics cannot be deleted.
+    let mut c = consumer(&b, Some("g"));
+    c.assign(&[tp("t", 0)]).unwrap();
+    c.commit_sync_offsets(&[(tp("t", 0), OffsetAndMetadata::new(0))])
+        .unwrap();
+    let e = err(b.delete_topic("__consumer_offsets"));
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    names(&e, &["__consumer_offsets"]);
+    // Patterns.
+    for p in ["(", "[a-", "a)", "*"] {
+        let e = err(c.subscribe_pattern(p));
+        assert!(matches!(e, Error::InvalidArgument(_)), "{p}: {e}");
+    }
+}
+
+#[test]
+fn bad_configs_are_refused_naming_the_setting() {
+    let (_d, b) = open();
+    let cases: Vec<(TopicConfig, &str)> = vec![
+        (TopicConfig::new(0), "partition"),
+        (TopicConfig::new(100_001), "partitions"),
+        (TopicConfig::new(1).segment_bytes(10), "segment_bytes"),
+        (TopicConfig::new(1).segment_bytes(4 << 30), "segment_bytes"),
+        (
+            TopicConfig::new(1).index_interval_bytes(0),
+            "index_interval_bytes",
+        ),
+        (
+            TopicConfig::new(1).max_message_bytes(0),
+            "max_message_bytes",
+        ),
+        (
+            TopicConfig::new(1).flush(FlushPolicy::Interval(Duration::ZERO)),
+            "flush interval",
+        ),
+        (TopicConfig::new(1).segment_ms(Duration::ZERO), "segment_ms"),
+        (
+            TopicConfig::new(1).min_cleanable_dirty_ratio(1.5),
+            "min_cleanable_dirty_ratio",
+        ),
+        (
+            TopicConfig::new(1).min_cleanable_dirty_ratio(f64::NAN),
+            "min_cleanable_dirty_ratio",
+        ),
+    ];
+    for (cfg, setting) in cases {
+        let e = err(b.create_topic("t", cfg.clone()));
+        assert!(matches!(e, Error::InvalidArgument(_)), "{cfg:?}: {e}");
+        names(&e, &[setting]);
+        let dir = tempfile::tempdir().unwrap();
+        let e = err(Broker::builder(dir.path())
+            .default_topic_config(cfg.clone())
+            .open());
+        assert!(matches!(e, Error::InvalidArgument(_)), "{cfg:?}: {e}");
+    }
+    assert!(b.list_topics().is_empty(), "a refused topic left metadata");
+    b.create_topic("t", TopicConfig::new(2)).unwrap();
+    for n in [0, 1, 2] {
+        let e = err(b.create_partitions("t", n));
+        assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+        names(&e, &["`t`", "2 partitions"]);
+    }
+    assert_eq!(b.partition_count("t").unwrap(), 2);
+    // The directory itself: a plain file where the data directory should be.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let e = err(Broker::open(&file));
+    assert!(matches!(e, Error::Io { .. }), "{e}");
+    names(&e, &["not-a-dir"]);
+}
+
+// ---------------------------------------------------------------------------------
+// Records
+
+#[test]
+fn oversized_and_keyless_records_are_refused_and_write_nothing() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(2).max_message_bytes(1000))
+        .unwrap();
+    let p = b.producer();
+    let big = vec![1u8; 2000];
+    let e = err(p.send(ProducerRecord::new("t").value(big.clone())));
+    assert!(
+        matches!(&e, Error::RecordTooLarge { topic, max: 1000, size } if topic == "t" && *size > 2000),
+        "{e}"
+    );
+    names(&e, &["`t`", "1000"]);
+    // A big header or key counts too.
+    let e = err(p.send(ProducerRecord::new("t").key(big.clone()).value("v")));
+    assert!(matches!(e, Error::RecordTooLarge { .. }), "{e}");
+    let e = err(p.send(ProducerRecord::new("t").header("h", big.clone()).value("v")));
+    assert!(matches!(e, Error::RecordTooLarge { .. }), "{e}");
+    // One bad record in a batch: nothing of the batch is written.
+    let batch = vec![
+        ProducerRecord::new("t").partition(0).value("ok"),
+        ProducerRecord::new("t").partition(1).value(big.clone()),
+    ];
+    let e = err(p.send_batch(batch));
+    assert!(matches!(e, Error::RecordTooLarge { .. }), "{e}");
+    let batch = vec![
+        ProducerRecord::new("t").partition(0).value("ok"),
+        ProducerRecord::new("t").partition(9).value("v"),
+    ];
+    let e = err(p.send_batch(batch));
+    assert!(matches!(e, Error::UnknownPartition { .. }), "{e}");
+    for part in 0..2 {
+        assert_eq!(b.partition_log("t", part).unwrap().log_end_offset(), 0);
+    }
+    // A record larger than a segment (the limit allows it) fails the append cleanly.
+    b.create_topic(
+        "small",
+        TopicConfig::new(1)
+            .segment_bytes(4096)
+            .max_message_bytes(1 << 20),
+    )
+    .unwrap();
+    p.send(ProducerRecord::new("small").value("first")).unwrap();
+    let e = err(p.send(ProducerRecord::new("small").value(vec![0u8; 10_000])));
+    assert!(matches!(e, Error::RecordTooLarge { max: 4096, .. }), "{e}");
+    names(&e, &["small", "segment_bytes"]);
+    let m = p.send(ProducerRecord::new("small").value("after")).unwrap();
+    assert_eq!(m.offset(), 1);
+    // Compacted topics need keys.
+    b.create_topic(
+        "c",
+        TopicConfig::new(1).cleanup_policy(CleanupPolicy::Compact),
+    )
+    .unwrap();
+    let e = err(p.send(ProducerRecord::new("c").value("no key")));
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    names(&e, &["`c`", "key"]);
+    assert_eq!(b.partition_log("c", 0).unwrap().log_end_offset(), 0);
+}
+
+#[test]
+fn extreme_timestamps_and_empty_fields_round_trip() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    let p = b.producer();
+    let ts = [i64::MIN, i64::MAX, -1, 0, i64::MIN + 1, 1];
+    let recs: Vec<ProducerRecord> = ts
+        .iter()
+        .map(|&t| {
+            ProducerRecord::new("t")
+                .key(Vec::new())
+                .value(Vec::new())
+                .header("", Vec::new())
+                .timestamp(t)
+        })
+        .collect();
+    // Either refused with a typed error or stored exactly; never a panic.
+    match p.send_batch(recs) {
+        Err(e) => assert!(matches!(e, Error::InvalidArgument(_)), "{e}"),
+        Ok(meta) => {
+            assert_eq!(meta.len(), ts.len());
+            let f = b.partition_log("t", 0).unwrap().read(0, 1 << 20).unwrap();
+            let got: Vec<i64> = f.records().map(|r| r.unwrap().timestamp()).collect();
+            assert_eq!(got, ts);
+        }
+    }
+    let log = b.partition_log("t", 0).unwrap();
+    for t in [i64::MIN, i64::MAX, 0] {
+        log.offset_for_timestamp(t).unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Offsets and partitions
+
+#[test]
+fn out_of_range_partitions_are_unknown_partition_everywhere() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(4)).unwrap();
+    let check = |e: Error| {
+        assert!(
+            matches!(&e, Error::UnknownPartition { topic, partition: 7, partitions: 4 } if topic == "t"),
+            "{e}"
+        );
+        names(&e, &["`t`", "4 partitions", "partition 7"]);
+    };
+    check(err(b
+        .producer()
+        .send(ProducerRecord::new("t").partition(7).value("v"))));
+    check(err(b.partition_log("t", 7)));
+    check(err(b.delete_records(&tp("t", 7), 0)));
+    let mut c = consumer(&b, Some("g"));
+    check(err(c.assign(&[tp("t", 0), tp("t", 7)])));
+    assert!(
+        c.assignment().is_empty(),
+        "a failed assign assigned something"
+    );
+    check(err(c.offsets_for_times(&[(tp("t", 7), 0)])));
+    check(err(c.beginning_offsets(&[tp("t", 7)])));
+    check(err(c.end_offsets(&[tp("t", 7)])));
+    check(err(b.reset_group_offsets(
+        "g",
+        &[tp("t", 7)],
+        OffsetSpec::Earliest,
+    )));
+    let e = err(c.assign(&[tp("nope", 0)]));
+    assert!(
+        matches!(&e, Error::UnknownTopic { topic } if topic == "nope"),
+        "{e}"
+    );
+    names(&e, &["`nope`"]);
+    // Partitions that are not assigned.
+    for e in [
+        err(c.seek(&tp("t", 1), 0)),
+        err(c.seek_to_beginning(&[tp("t", 1)])),
+        err(c.seek_to_end(&[tp("t", 1)])),
+        err(c.position(&tp("t", 1))),
+        err(c.pause(&[tp("t", 1)])),
+        err(c.resume(&[tp("t", 1)])),
+    ] {
+        assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+        names(&e, &["t-1", "not assigned"]);
+    }
+}
+
+/// Kafka refuses offset commits for partitions that do not exist
+/// (UNKNOWN_TOPIC_OR_PARTITION); a commit that is accepted must survive a reopen.
+#[test]
+#[ignore = "bug: commits for unknown topics/partitions are accepted (and partition > i32::MAX is lost on reopen)"]
+fn commits_for_unknown_partitions_are_refused() {
+    let (d, b) = open();
+    b.create_topic("t", TopicConfig::new(2)).unwrap();
+    let mut c = consumer(&b, Some("g"));
+    c.assign(&[tp("t", 0)]).unwrap();
+    let e = err(c.commit_sync_offsets(&[(tp("nope", 0), OffsetAndMetadata::new(1))]));
+    assert!(matches!(e, Error::UnknownTopic { .. }), "{e}");
+    let e = err(c.commit_sync_offsets(&[(tp("t", u32::MAX), OffsetAndMetadata::new(1))]));
+    assert!(matches!(e, Error::UnknownPartition { .. }), "{e}");
+    drop(c);
+    b.close().unwrap();
+    drop(b);
+    let b = Broker::open(d.path()).unwrap();
+    assert!(b.list_group_offsets("g").unwrap().is_empty());
+}
+
+/// Kafka's offset commit schema has 16-bit string lengths: a group id or metadata
+/// longer than 32767 bytes cannot be stored. brooklet must refuse it (or store it
+/// whole): a commit acknowledged and then read back different after a reopen is lost.
+#[test]
+#[ignore = "bug: group ids and commit metadata over 32767 bytes are silently truncated; the commit is lost on reopen"]
+fn oversized_group_ids_and_metadata_are_refused_or_kept_whole() {
+    let (d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    let long_group = "g".repeat(40_000);
+    let mut meta = OffsetAndMetadata::new(3);
+    meta.metadata = "m".repeat(40_000);
+    let mut accepted = Vec::new();
+    for (group, m) in [
+        (long_group.as_str(), OffsetAndMetadata::new(5)),
+        ("g", meta.clone()),
+    ] {
+        let mut c = consumer(&b, Some(group));
+        c.assign(&[tp("t", 0)]).unwrap();
+        match c.commit_sync_offsets(&[(tp("t", 0), m.clone())]) {
+            Err(e) => assert!(matches!(e, Error::InvalidArgument(_)), "{e}"),
+            Ok(()) => accepted.push((group.to_string(), m)),
+        }
+    }
+    b.close().unwrap();
+    drop(b);
+    let b = Broker::open(d.path()).unwrap();
+    let mut lost = Vec::new();
+    for (group, m) in accepted {
+        let c = consumer(&b, Some(&group));
+        let got = c.committed(&[tp("t", 0)]).unwrap()[&tp("t", 0)].clone();
+        let got = got.map(|o| (o.offset, o.metadata.len()));
+        if got != Some((m.offset, m.metadata.len())) {
+            lost.push(format!(
+                "group id of {} bytes, metadata of {} bytes: committed {:?}, read back {got:?}",
+                group.len(),
+                m.metadata.len(),
+                (m.offset, m.metadata.len())
+            ));
+        }
+    }
+    assert!(lost.is_empty(), "acknowledged commits changed: {lost:#?}");
+}
+
+#[test]
+fn out_of_range_offsets_are_typed_errors_or_reset() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    produce(&b, "t", 0, 10);
+    let log = b.partition_log("t", 0).unwrap();
+    for off in [-1, 11, i64::MAX, i64::MIN] {
+        let e = err(log.read(off, 100));
+        assert!(
+            matches!(&e, Error::OffsetOutOfRange { partition, offset, log_start: 0, log_end: 10 } if partition == "t-0" && *offset == off),
+            "{e}"
+        );
+        names(&e, &["t-0", &off.to_string(), "0..=10"]);
+        let e = err(b.delete_records(&tp("t", 0), off));
+        assert!(matches!(e, Error::OffsetOutOfRange { .. }), "{off}: {e}");
+        names(&e, &["t-0"]);
+    }
+    // Consumer seek: negative refused, beyond the end handled by auto_offset_reset.
+    let mut c = b.consumer(
+        ConsumerConfig::new()
+            .group_id("strict")
+            .auto_offset_reset(OffsetReset::None),
+    );
+    c.assign(&[tp("t", 0)]).unwrap();
+    let e = err(c.position(&tp("t", 0)));
+    assert!(matches!(e, Error::NoOffset { .. }), "{e}");
+    names(&e, &["`strict`", "t-0"]);
+    let e = err(c.poll(Duration::ZERO));
+    assert!(matches!(e, Error::NoOffset { .. }), "{e}");
+    let e = err(c.seek(&tp("t", 0), -5));
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    names(&e, &["t-0", "-5"]);
+    c.seek(&tp("t", 0), 1_000).unwrap();
+    let e = err(c.poll(Duration::ZERO));
+    assert!(
+        matches!(e, Error::OffsetOutOfRange { offset: 1000, .. }),
+        "{e}"
+    );
+    names(&e, &["t-0", "1000"]);
+    let mut c = consumer(&b, Some("lenient"));
+    c.assign(&[tp("t", 0)]).unwrap();
+    c.seek(&tp("t", 0), i64::MAX).unwrap();
+    let got = c.poll(Duration::from_millis(100)).unwrap();
+    assert_eq!(got.count(), 10, "Earliest resets an out-of-range seek");
+    // Commits: negative refused; beyond the end accepted (Kafka does), reset on use.
+    let e = err(c.commit_sync_offsets(&[(tp("t", 0), OffsetAndMetadata::new(-1))]));
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    names(&e, &["negative"]);
+    c.commit_sync_offsets(&[(tp("t", 0), OffsetAndMetadata::new(50))])
+        .unwrap();
+    drop(c);
+    let mut c = consumer(&b, Some("lenient"));
+    c.assign(&[tp("t", 0)]).unwrap();
+    assert_eq!(c.position(&tp("t", 0)).unwrap(), 0);
+    drop(c);
+    // Admin reset clamps to the log, as kafka-consumer-groups.sh does.
+    for (spec, want) in [
+        (OffsetSpec::Offset(-100), 0),
+        (OffsetSpec::Offset(1_000), 10),
+        (OffsetSpec::Timestamp(i64::MAX), 10),
+        (OffsetSpec::Timestamp(i64::MIN), 0),
+    ] {
+        let got = b
+            .reset_group_offsets("lenient", &[tp("t", 0)], spec)
+            .unwrap();
+        assert_eq!(got, vec![(tp("t", 0), want)], "{spec:?}");
+    }
+    // Groups that do not exist or have members.
+    let e = err(b.describe_group("ghost"));
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    names(&e, &["`ghost`"]);
+    let e = err(b.delete_group("ghost"));
+    names(&e, &["`ghost`"]);
+    let mut member = consumer(&b, Some("busy"));
+    member.subscribe(&["t"]).unwrap();
+    member.poll(Duration::from_millis(10)).unwrap();
+    for e in [
+        err(b.reset_group_offsets("busy", &[], OffsetSpec::Earliest)),
+        err(b.delete_group("busy")),
+    ] {
+        assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+        names(&e, &["`busy`", "members"]);
+    }
+    // Without a group.
+    let mut solo = consumer(&b, None);
+    for e in [
+        err(solo.subscribe(&["t"])),
+        err(solo.committed(&[tp("t", 0)])),
+    ] {
+        assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+        names(&e, &["group_id"]);
+    }
+    solo.assign(&[tp("t", 0)]).unwrap();
+    let e = err(solo.commit_sync());
+    names(&e, &["group_id"]);
+    // Mixing subscribe and assign.
+    let e = err(member.assign(&[tp("t", 0)]));
+    names(&e, &["unsubscribe"]);
+    let e = err(solo.subscribe_pattern("t.*"));
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+}
+
+// ---------------------------------------------------------------------------------
+// Closed handles
+
+/// Runs `f` on a thread and fails if it does not return within 20 s (a hang).
+fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{what} hung or panicked"))
+}
+
+#[test]
+fn closed_broker_under_every_handle() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(2)).unwrap();
+    b.create_topic("in", TopicConfig::new(1)).unwrap();
+    produce(&b, "t", 0, 5);
+    let producer = b.producer();
+    let mut subscribed = consumer(&b, Some("g"));
+    subscribed.subscribe(&["t"]).unwrap();
+    subscribed.poll(Duration::from_millis(50)).unwrap();
+    let mut assigned = consumer(&b, Some("h"));
+    assigned.assign(&[tp("t", 0)]).unwrap();
+    assigned.poll(Duration::from_millis(50)).unwrap();
+    assigned.commit_sync().unwrap();
+    let log = b.partition_log("t", 0).unwrap();
+    let builder = StreamsBuilder::new();
+    builder
+        .stream("in", Utf8, Utf8)
+        .group_by_key(Utf8, Utf8)
+        .count("counts");
+    let app = KafkaStreams::new(builder.build(), &b, StreamsConfig::new("app")).unwrap();
+    app.start().unwrap();
+    b.producer()
+        .send(ProducerRecord::new("in").key("k").value("v"))
+        .unwrap();
+
+    b.close().unwrap();
+    let closed = |e: Error| assert!(matches!(e, Error::Closed), "{e}");
+    closed(err(producer.send(ProducerRecord::new("t").value("v"))));
+    closed(err(
+        producer.send_batch(vec![ProducerRecord::new("t").value("v")])
+    ));
+    closed(err(producer.flush()));
+    closed(err(b.producer().send(ProducerRecord::new("t").value("v"))));
+    closed(err(subscribed.poll(Duration::from_millis(10))));
+    closed(err(subscribed.subscribe(&["t"])));
+    closed(err(assigned.poll(Duration::from_millis(10))));
+    closed(err(assigned.assign(&[tp("t", 1)])));
+    let e = err(assigned.commit_sync_offsets(&[(tp("t", 0), OffsetAndMetadata::new(1))]));
+    closed(e);
+    closed(err(b.consumer(ConsumerConfig::new()).poll(Duration::ZERO)));
+    closed(err(b.create_topic("u", TopicConfig::new(1))));
+    closed(err(b.delete_topic("t")));
+    closed(err(b.create_partitions("t", 3)));
+    closed(err(b.delete_records(&tp("t", 0), 1)));
+    closed(err(b.run_maintenance()));
+    closed(err(b.reset_group_offsets(
+        "h",
+        &[tp("t", 0)],
+        OffsetSpec::Earliest,
+    )));
+    closed(err(log.append(&[brooklet::format::RecordIn {
+        key: None,
+        value: Some(b"v"),
+        timestamp: 0,
+        headers: &[],
+    }])));
+    closed(err(log.roll()));
+    // Reads of what is there keep working; the data is intact.
+    assert_eq!(log.read(0, 1 << 20).unwrap().records().count(), 5);
+    // Opening it again works: the lock was released.
+    let again = Broker::open(b.dir()).unwrap();
+    assert_eq!(again.partition_log("t", 0).unwrap().log_end_offset(), 5);
+    drop(again);
+    // The streams app stops, reporting the closed broker or nothing, never hanging.
+    let r = within("KafkaStreams::close after Broker::close", move || {
+        app.close()
+    });
+    if let Err(e) = r {
+        closed(e);
+    }
+    // Closing twice is fine; the consumers close without panicking.
+    b.close().unwrap();
+    subscribed.close().unwrap();
+    assigned.close().unwrap();
+    let e = err(assigned.poll(Duration::ZERO));
+    closed(e);
+    let e = err(assigned.commit_sync());
+    closed(e);
+}
+
+/// Kafka's `commitAsync` on a closed consumer fails at once; brooklet queues the
+/// callback for the next poll/commit/close, none of which runs it on a closed
+/// consumer, so the callback is dropped uncalled.
+#[test]
+#[ignore = "bug: commit_async on a closed consumer never calls its callback"]
+fn commit_async_on_a_closed_consumer_calls_back() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    let mut c = consumer(&b, Some("g"));
+    c.assign(&[tp("t", 0)]).unwrap();
+    c.close().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    c.commit_async(move |r| {
+        let _ = tx.send(r);
+    });
+    let _ = c.commit_sync();
+    let _ = c.poll(Duration::ZERO);
+    c.close().unwrap();
+    drop(c);
+    let r = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the commit_async callback was dropped without being called");
+    assert!(matches!(r, Err(Error::Closed)), "{r:?}");
+}
+
+#[test]
+fn poll_inside_a_rebalance_listener_and_wakeup_are_typed() {
+    struct Nested(Arc<AtomicBool>);
+    impl RebalanceListener for Nested {
+        fn on_partitions_assigned(&mut self, c: &mut Consumer, _: &[TopicPartition]) {
+            let e = c.poll(Duration::ZERO).unwrap_err();
+            assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+            assert!(e.to_string().contains("rebalance listener"), "{e}");
+            self.0.store(true, Ordering::Release);
+        }
+    }
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    let seen = Arc::new(AtomicBool::new(false));
+    let mut c = consumer(&b, Some("g"));
+    c.set_rebalance_listener(Nested(Arc::clone(&seen)));
+    c.subscribe(&["t"]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !seen.load(Ordering::Acquire) {
+        c.poll(Duration::from_millis(10)).unwrap();
+        assert!(Instant::now() < deadline, "no assignment");
+    }
+    c.wakeup_handle().wakeup();
+    let e = err(c.poll(Duration::from_secs(10)));
+    assert!(matches!(e, Error::Wakeup), "{e}");
+    names(&e, &["wakeup"]);
+    c.poll(Duration::ZERO).unwrap();
+}
+
+#[test]
+fn a_fenced_member_gets_stale_generation() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(2)).unwrap();
+    let cfg = ConsumerConfig::new()
+        .group_id("g")
+        .auto_offset_reset(OffsetReset::Earliest)
+        .enable_auto_commit(false)
+        .max_poll_interval(Duration::from_millis(200));
+    let mut zombie = b.consumer(cfg.clone());
+    zombie.subscribe(&["t"]).unwrap();
+    let mut healthy = b.consumer(cfg);
+    healthy.subscribe(&["t"]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while zombie.assignment().len() + healthy.assignment().len() < 2
+        || zombie.assignment().is_empty()
+    {
+        zombie.poll(Duration::from_millis(5)).unwrap();
+        healthy.poll(Duration::from_millis(5)).unwrap();
+        assert!(Instant::now() < deadline, "no stable assignment");
+    }
+    let mine = zombie.assignment()[0].clone();
+    while healthy.assignment().len() < 2 {
+        healthy.poll(Duration::from_millis(20)).unwrap();
+        assert!(Instant::now() < deadline, "zombie never evicted");
+    }
+    let e = err(zombie.commit_sync_offsets(&[(mine, OffsetAndMetadata::new(0))]));
+    assert!(matches!(e, Error::StaleGeneration { .. }), "{e}");
+    names(&e, &["`g`", "generation"]);
+}
+
+#[test]
+fn a_failed_flush_poisons_with_a_typed_error() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    produce(&b, "t", 0, 1);
+    b.partition_log("t", 0)
+        .unwrap()
+        .inject_flush_error(std::io::Error::other("EIO injected"));
+    let e = err(b.producer().flush());
+    assert!(matches!(e, Error::Poisoned { .. }), "{e}");
+    names(&e, &["t-0", "EIO injected", "reopen"]);
+    let e = err(b.producer().send(ProducerRecord::new("t").value("v")));
+    assert!(matches!(e, Error::Poisoned { .. }), "{e}");
+}
+
+#[test]
+fn malformed_batches_are_format_errors() {
+    for bad in [&b""[..], b"garbage", &[0u8; 61], &[0xffu8; 100]] {
+        let e = err(Batch::parse(bad));
+        assert!(matches!(e, Error::Format { .. }), "{e}");
+        names(&e, &["malformed record batch"]);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The data directory
+
+#[test]
+fn a_directory_locked_by_another_broker() {
+    let (d, b) = open();
+    let e = err(Broker::open(d.path()));
+    assert!(
+        matches!(&e, Error::Locked { dir, .. } if dir == d.path()),
+        "{e}"
+    );
+    names(
+        &e,
+        &[
+            &d.path().display().to_string(),
+            &std::process::id().to_string(),
+        ],
+    );
+    drop(b);
+    Broker::open(d.path()).unwrap();
+}
+
+/// A data directory with two topics: "t" (1 partition, 3+ sealed segments) and "u".
+fn populated() -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let b = Broker::open(d.path()).unwrap();
+    b.create_topic(
+        "t",
+        TopicConfig::new(1)
+            .segment_bytes(4096)
+            .index_interval_bytes(256),
+    )
+    .unwrap();
+    b.create_topic("u", TopicConfig::new(2)).unwrap();
+    produce(&b, "t", 0, 300);
+    produce(&b, "u", 1, 10);
+    assert!(b.partition_log("t", 0).unwrap().segment_count() >= 4);
+    b.close().unwrap();
+    let path = d.path().to_path_buf();
+    (d, path)
+}
+
+fn seg(dir: &Path, topic_dir: &str, n: usize, ext: &str) -> PathBuf {
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(dir.join(topic_dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    logs.sort();
+    logs[n].with_extension(ext)
+}
+
+/// Reads every partition of `topic` to its end; Ok(records) or the first error.
+fn read_all(b: &Broker, topic: &str) -> brooklet::Result<usize> {
+    let mut n = 0;
+    for p in 0..b.partition_count(topic)? {
+        let log = b.partition_log(topic, p)?;
+        let mut off = log.log_start_offset();
+        while off < log.log_end_offset() {
+            let f = log.read(off, 1 << 16)?;
+            if f.is_empty() {
+                // Nothing readable up to the log end (a gap that a foreign segment
+                // file's name opened): stop rather than spin.
+                break;
+            }
+            for r in f.records() {
+                r?;
+                n += 1;
+            }
+            off = f.next_offset();
+        }
+    }
+    Ok(n)
+}
+
+/// What reading a damaged topic may give when the broker opens.
+#[derive(Debug, Clone, Copy)]
+enum Want {
+    /// A `Corrupt` error naming the file (the damage is inside the data).
+    Error,
+    /// Exactly this many records (the damage does not touch them).
+    Records(usize),
+    /// Any number of records, or `Corrupt` naming the file.
+    Any,
+}
+
+/// Opening `dir` either fails with a typed error naming `file`, or succeeds and reading
+/// `topic` gives what `want` says; the topic stays writable.
+#[track_caller]
+fn opens_or_names(dir: &Path, file: &Path, topic: &str, want: Want) {
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    match Broker::open(dir) {
+        Err(e) => {
+            assert!(matches!(e, Error::Corrupt { .. } | Error::Io { .. }), "{e}");
+            names(&e, &[&name]);
+        }
+        Ok(b) => {
+            match (read_all(&b, topic), want) {
+                (Err(e), Want::Error | Want::Any) => {
+                    assert!(matches!(e, Error::Corrupt { .. }), "{e}");
+                    names(&e, &[&name]);
+                }
+                (Ok(n), Want::Records(w)) => assert_eq!(n, w, "records of `{topic}`"),
+                (Ok(_), Want::Any) => {}
+                (r, w) => panic!("{name}: reading `{topic}` gave {r:?}, expected {w:?}"),
+            }
+            // Still writable.
+            b.producer()
+                .send(ProducerRecord::new(topic).partition(0).key("k").value("v"))
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn garbage_in_segment_files_is_reported_or_cut_never_a_panic() {
+    let mut rng = 0x1234_5678_u64;
+    let mut garbage = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                rng as u8
+            })
+            .collect()
+    };
+    // A sealed segment overwritten with garbage: Corrupt naming it, at open or read.
+    for cut in [0usize, 61, 1000] {
+        let (_d, dir) = populated();
+        let f = seg(&dir, "t-0", 1, "log");
+        let mut data = std::fs::read(&f).unwrap();
+        let n = data.len() - cut;
+        data[cut..].copy_from_slice(&garbage(n));
+        std::fs::write(&f, &data).unwrap();
+        opens_or_names(&dir, &f, "t", Want::Error);
+    }
+    // The active segment full of garbage: a torn tail, cut at open.
+    let (_d, dir) = populated();
+    let f = seg(&dir, "u-1", 0, "log");
+    let len = std::fs::metadata(&f).unwrap().len() as usize;
+    std::fs::write(&f, garbage(len)).unwrap();
+    let b = Broker::open(&dir).unwrap();
+    let log = b.partition_log("u", 1).unwrap();
+    assert_eq!(log.log_end_offset(), 0);
+    assert!(log.recovery_report().truncated_bytes > 0);
+    drop(b);
+    // Sealed segment truncated in the middle of a batch.
+    let (_d, dir) = populated();
+    let f = seg(&dir, "t-0", 0, "log");
+    let len = std::fs::metadata(&f).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_len(len - 7)
+        .unwrap();
+    opens_or_names(&dir, &f, "t", Want::Error);
+    // Empty sealed segment file.
+    let (_d, dir) = populated();
+    let f = seg(&dir, "t-0", 2, "log");
+    std::fs::write(&f, b"").unwrap();
+    opens_or_names(&dir, &f, "t", Want::Any);
+}
+
+#[test]
+fn damaged_index_files_are_rebuilt() {
+    for (n, ext, how) in [
+        (0, "index", "truncated"),
+        (0, "timeindex", "truncated"),
+        (1, "index", "garbage"),
+        (1, "timeindex", "garbage"),
+        (2, "index", "missing"),
+        (3, "index", "truncated"),
+        (3, "timeindex", "garbage"),
+    ] {
+        let (_d, dir) = populated();
+        let f = seg(&dir, "t-0", n, ext);
+        match how {
+            "truncated" => {
+                let len = std::fs::metadata(&f).unwrap().len();
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&f)
+                    .unwrap()
+                    .set_len(len.saturating_sub(3))
+                    .unwrap();
+            }
+            "garbage" => {
+                let len = std::fs::metadata(&f).unwrap().len() as usize;
+                std::fs::write(&f, vec![0xa5; len.max(24)]).unwrap();
+            }
+            _ => std::fs::remove_file(&f).unwrap(),
+        }
+        let b = Broker::open(&dir).unwrap_or_else(|e| panic!("{how} {ext} of segment {n}: {e}"));
+        assert_eq!(
+            read_all(&b, "t").unwrap(),
+            300,
+            "{how} {ext} of segment {n}"
+        );
+        let log = b.partition_log("t", 0).unwrap();
+        for (i, want) in [(0, 0), (150, 150), (299, 299)] {
+            let f = log.read(i, 1).unwrap();
+            let first = f.records().next().unwrap().unwrap();
+            assert_eq!(first.offset(), want);
+        }
+    }
+}
+
+#[test]
+fn corrupt_topic_metadata_is_corrupt_naming_the_file() {
+    for text in [
+        &b""[..],
+        b"garbage",
+        b"brooklet-topic v1\nname=t\n",
+        b"brooklet-topic v1\nname=t\npartitions=-3\n",
+        b"brooklet-topic v1\nname=t\npartitions=1\nsegment.bytes=12\n",
+        b"brooklet-topic v1\nname=t\npartitions=1\nflush=sometimes\n",
+        b"\xff\xfe\x00binary",
+    ] {
+        let (_d, dir) = populated();
+        let f = dir.join("topics").join("t.topic");
+        std::fs::write(&f, text).unwrap();
+        let e = err(Broker::open(&dir));
+        assert!(
+            matches!(e, Error::Corrupt { .. } | Error::Io { .. }),
+            "{:?}: {e}",
+            String::from_utf8_lossy(text)
+        );
+        names(&e, &["t.topic"]);
+    }
+    // A directory where a topic file should be.
+    let (_d, dir) = populated();
+    std::fs::create_dir(dir.join("topics").join("v.topic")).unwrap();
+    let e = err(Broker::open(&dir));
+    assert!(matches!(e, Error::Io { .. }), "{e}");
+    names(&e, &["v.topic"]);
+}
+
+/// A copy of a topic's metadata file under another name (an operator's backup) must
+/// not open the topic's partitions twice: two writers on one set of files.
+#[test]
+#[ignore = "bug: a second .topic file naming the same topic opens its partition files twice (then a write can fault)"]
+fn a_duplicate_topic_file_does_not_open_a_topic_twice() {
+    let (_d, dir) = populated();
+    std::fs::copy(
+        dir.join("topics").join("t.topic"),
+        dir.join("topics").join("t-backup.topic"),
+    )
+    .unwrap();
+    let b = match Broker::open(&dir) {
+        Err(e) => {
+            // Refusing is fine, if it names the files.
+            assert!(matches!(e, Error::Corrupt { .. }), "{e}");
+            names(&e, &["t-backup.topic"]);
+            return;
+        }
+        Ok(b) => b,
+    };
+    // The first `Topic` opened was dropped when the second replaced it, closing (and
+    // trimming) the partition files the second one has mapped for writing.
+    for i in 0..2000 {
+        b.producer()
+            .send(ProducerRecord::new("t").value(vec![i as u8; 100]))
+            .unwrap();
+    }
+    assert_eq!(read_all(&b, "t").unwrap(), 2300);
+    b.close().unwrap();
+    let b = Broker::open(&dir).unwrap();
+    assert_eq!(read_all(&b, "t").unwrap(), 2300);
+}
+
+#[test]
+fn foreign_files_and_directories_are_ignored_or_named() {
+    let (_d, dir) = populated();
+    // Things an operator or another tool might leave around.
+    std::fs::write(dir.join("notes.txt"), b"hello").unwrap();
+    std::fs::create_dir(dir.join("random dir")).unwrap();
+    std::fs::create_dir(dir.join("backup")).unwrap();
+    std::fs::write(dir.join("backup").join("x.log"), b"junk").unwrap();
+    std::fs::write(dir.join("topics").join("README"), b"not a topic").unwrap();
+    std::fs::write(dir.join("topics").join("t.topic.bak"), b"junk").unwrap();
+    std::fs::create_dir(dir.join("topics").join("subdir")).unwrap();
+    let t0 = dir.join("t-0");
+    std::fs::write(t0.join("notes.txt"), b"hello").unwrap();
+    std::fs::write(t0.join("foo.log"), b"junk").unwrap();
+    std::fs::write(t0.join("123.log"), b"junk").unwrap();
+    std::fs::write(t0.join("00000000000000000000.log.bak"), b"junk").unwrap();
+    std::fs::write(t0.join("0000000000000000000x.log"), b"junk").unwrap();
+    std::fs::create_dir(t0.join("subdir")).unwrap();
+    let b = Broker::open(&dir).unwrap();
+    assert_eq!(read_all(&b, "t").unwrap(), 300);
+    assert_eq!(read_all(&b, "u").unwrap(), 10);
+    assert_eq!(b.list_topics(), vec!["t", "u"]);
+    b.producer()
+        .send(ProducerRecord::new("t").value("more"))
+        .unwrap();
+    b.close().unwrap();
+    drop(b);
+    assert!(dir.join("notes.txt").exists() && dir.join("random dir").is_dir());
+    assert!(dir.join("backup").join("x.log").exists());
+
+    // A segment-named directory, or a file named like a segment of another offset,
+    // is either refused naming it or has no effect on the data.
+    for name in ["00000000000000099999.log", "00000000000000000005.log"] {
+        segment_named(name);
+    }
+    // The lock file replaced by a directory.
+    let (_d, dir) = populated();
+    std::fs::remove_file(dir.join(".lock")).unwrap();
+    std::fs::create_dir(dir.join(".lock")).unwrap();
+    let e = err(Broker::open(&dir));
+    assert!(matches!(e, Error::Io { .. }), "{e}");
+    names(&e, &[".lock"]);
+}
+
+/// Plants `name` in `t-0` as a copy of the first segment, an empty file and a
+/// directory: opening refuses it naming it, or the data is unaffected.
+fn segment_named(name: &str) {
+    let (_d, dir) = populated();
+    let f = dir.join("t-0").join(name);
+    let first = seg(&dir, "t-0", 0, "log");
+    std::fs::copy(&first, &f).unwrap();
+    opens_or_names(&dir, &f, "t", Want::Records(300));
+    let (_d, dir) = populated();
+    let f = dir.join("t-0").join(name);
+    std::fs::write(&f, b"").unwrap();
+    opens_or_names(&dir, &f, "t", Want::Records(300));
+    let (_d, dir) = populated();
+    let f = dir.join("t-0").join(name);
+    std::fs::create_dir(&f).unwrap();
+    opens_or_names(&dir, &f, "t", Want::Records(300));
+}
+
+/// Kafka's segment names are 20 digits. `-0000000000000000001.log` and
+/// `+0000000000000000010.log` parse as offsets -1 and 10: the first becomes a segment
+/// with base offset -1 (its copy fails the open with an error naming the *next*
+/// segment), the second makes the broker fail to open `00000000000000000010.log`, a
+/// file that does not exist.
+#[test]
+#[ignore = "bug: segment file names with a sign (+/-) are taken for segments; errors name other files"]
+fn signed_segment_names_are_foreign() {
+    segment_named("-0000000000000000001.log");
+    segment_named("+0000000000000000010.log");
+}
