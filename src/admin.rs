@@ -175,6 +175,7 @@ impl Broker {
             .iter()
             .map(|(tp, o)| (tp.clone(), OffsetAndMetadata::new(*o)))
             .collect();
+        crate::group::offsets::validate_commit(group, &commits)?;
         self.offset_store()?.commit(group, &commits)
     }
 

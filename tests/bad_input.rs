@@ -360,7 +360,6 @@ fn out_of_range_partitions_are_unknown_partition_everywhere() {
 /// Kafka refuses offset commits for partitions that do not exist
 /// (UNKNOWN_TOPIC_OR_PARTITION); a commit that is accepted must survive a reopen.
 #[test]
-#[ignore = "bug: commits for unknown topics/partitions are accepted (and partition > i32::MAX is lost on reopen)"]
 fn commits_for_unknown_partitions_are_refused() {
     let (d, b) = open();
     b.create_topic("t", TopicConfig::new(2)).unwrap();
@@ -381,7 +380,6 @@ fn commits_for_unknown_partitions_are_refused() {
 /// longer than 32767 bytes cannot be stored. brooklet must refuse it (or store it
 /// whole): a commit acknowledged and then read back different after a reopen is lost.
 #[test]
-#[ignore = "bug: group ids and commit metadata over 32767 bytes are silently truncated; the commit is lost on reopen"]
 fn oversized_group_ids_and_metadata_are_refused_or_kept_whole() {
     let (d, b) = open();
     b.create_topic("t", TopicConfig::new(1)).unwrap();
@@ -620,7 +618,6 @@ fn closed_broker_under_every_handle() {
 /// callback for the next poll/commit/close, none of which runs it on a closed
 /// consumer, so the callback is dropped uncalled.
 #[test]
-#[ignore = "bug: commit_async on a closed consumer never calls its callback"]
 fn commit_async_on_a_closed_consumer_calls_back() {
     let (_d, b) = open();
     b.create_topic("t", TopicConfig::new(1)).unwrap();
@@ -967,7 +964,6 @@ fn corrupt_topic_metadata_is_corrupt_naming_the_file() {
 /// A copy of a topic's metadata file under another name (an operator's backup) must
 /// not open the topic's partitions twice: two writers on one set of files.
 #[test]
-#[ignore = "bug: a second .topic file naming the same topic opens its partition files twice (then a write can fault)"]
 fn a_duplicate_topic_file_does_not_open_a_topic_twice() {
     let (_d, dir) = populated();
     std::fs::copy(
@@ -1065,7 +1061,6 @@ fn segment_named(name: &str) {
 /// segment), the second makes the broker fail to open `00000000000000000010.log`, a
 /// file that does not exist.
 #[test]
-#[ignore = "bug: segment file names with a sign (+/-) are taken for segments; errors name other files"]
 fn signed_segment_names_are_foreign() {
     segment_named("-0000000000000000001.log");
     segment_named("+0000000000000000010.log");

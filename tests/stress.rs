@@ -523,7 +523,6 @@ fn producers_groups_and_maintenance_together() {
 /// (the whole partition is delivered again) or, under `none`, poll fails with
 /// `OffsetOutOfRange`. `producers_groups_and_maintenance_together` counts those rewinds.
 #[test]
-#[ignore = "bug: read() returns batches past log_end_offset() while an append is publishing (consumers then reset)"]
 fn reads_never_pass_the_log_end() {
     use brooklet::format::RecordIn;
     use brooklet::storage::{LogConfig, PartitionLog};

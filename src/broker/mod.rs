@@ -225,6 +225,17 @@ impl Broker {
             }
             let text = std::fs::read_to_string(&path).map_err(sync_err(&path))?;
             let (name, config) = meta::decode(&path, &text)?;
+            // The file is `<name>.topic`: another file claiming the same name (copied in
+            // by hand) would open the same partition files twice.
+            if fname != format!("{name}.topic") || topics.contains_key(&name) {
+                return Err(Error::corrupt(
+                    &path,
+                    0,
+                    format!(
+                        "metadata for topic `{name}` is not in `{name}.topic` or is duplicated; remove the stray file"
+                    ),
+                ));
+            }
             let topic = open_topic(&dir, &name, config, &bg)?;
             topics.insert(name, Arc::new(topic));
         }

@@ -699,6 +699,12 @@ impl Consumer {
                 "a committed offset cannot be negative".into(),
             ));
         }
+        // Kafka refuses commits for partitions that do not exist
+        // (UNKNOWN_TOPIC_OR_PARTITION).
+        for (tp, _) in offsets {
+            self.broker.partition_log(tp.topic(), tp.partition())?;
+        }
+        crate::group::offsets::validate_commit(&group_id, offsets)?;
         let store = self.broker.offset_store()?;
         match &self.group {
             Some(g) => g.commit(self.member_id.as_deref(), self.generation, || {
@@ -738,12 +744,13 @@ impl Consumer {
     /// Commits the current positions and calls `callback` with the outcome from the
     /// next `poll`, `commit_sync` or `close`, as Kafka's `commitAsync`.
     pub fn commit_async(&mut self, callback: impl FnOnce(Result<()>) + Send + 'static) {
-        let result = if self.closed {
-            Err(Error::Closed)
-        } else {
-            let all: Vec<TopicPartition> = self.assigned.keys().cloned().collect();
-            self.commit_positions(&all)
-        };
+        if self.closed {
+            // No poll will come to run it: report at once.
+            callback(Err(Error::Closed));
+            return;
+        }
+        let all: Vec<TopicPartition> = self.assigned.keys().cloned().collect();
+        let result = self.commit_positions(&all);
         self.callbacks.push((Box::new(callback), result));
     }
 

@@ -84,6 +84,37 @@ fn get_str(b: &[u8], pos: &mut usize) -> Option<String> {
     Some(s.to_string())
 }
 
+/// Kafka's schemas store group ids, topics and metadata as i16-length strings, and
+/// partitions as i32: refuse what cannot be stored whole.
+pub(crate) fn validate_commit(
+    group: &str,
+    offsets: &[(TopicPartition, OffsetAndMetadata)],
+) -> Result<()> {
+    let limit = i16::MAX as usize;
+    if group.len() > limit {
+        return Err(Error::InvalidArgument(format!(
+            "group id of {} bytes is longer than the {limit} bytes Kafka's offset schema stores",
+            group.len()
+        )));
+    }
+    for (tp, o) in offsets {
+        if o.metadata.len() > limit {
+            return Err(Error::InvalidArgument(format!(
+                "commit metadata for {tp} is {} bytes; at most {limit} are stored",
+                o.metadata.len()
+            )));
+        }
+        if tp.partition() > i32::MAX as u32 {
+            return Err(Error::InvalidArgument(format!(
+                "partition {} of `{}` is out of Kafka's range",
+                tp.partition(),
+                tp.topic()
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn encode_key(group: &str, tp: &TopicPartition) -> Vec<u8> {
     let mut k = Vec::with_capacity(12 + group.len() + tp.topic().len());
     k.extend_from_slice(&1i16.to_be_bytes());

@@ -462,7 +462,10 @@ impl PartitionLog {
             let mut next = offset;
             while stop < bytes.len() && (stop == pos || stop - pos < max_bytes) {
                 let h = seg.header_at(bytes, stop)?;
-                if stop + h.total_len() > bytes.len() {
+                // A batch appended after `end` was loaded may already be in the
+                // segment: stay below the end this read started from, so a reader
+                // never moves past what log_end_offset() reports.
+                if stop + h.total_len() > bytes.len() || h.base_offset >= end {
                     break;
                 }
                 if stop > pos && stop + h.total_len() - pos > max_bytes {
@@ -878,6 +881,7 @@ fn list_segments(dir: &Path) -> Result<Vec<i64>> {
         }
         if let Some(stem) = name.strip_suffix(".log")
             && stem.len() == 20
+            && stem.bytes().all(|b| b.is_ascii_digit())
             && let Ok(base) = stem.parse::<i64>()
         {
             bases.push(base);
