@@ -17,6 +17,7 @@ type Periodic = Box<dyn FnMut() -> bool + Send>;
 enum Job {
     Prefault(Weak<MappedRegion>, usize, usize),
     Every(Duration, Periodic),
+    Once(Box<dyn FnOnce() + Send>),
 }
 
 /// A handle to one background thread; cheap to clone. The thread stops and is joined
@@ -81,6 +82,11 @@ impl Background {
         self.send(Job::Prefault(Arc::downgrade(region), from, len));
     }
 
+    /// Runs `task` once, soon, on the background thread.
+    pub(crate) fn run(&self, task: impl FnOnce() + Send + 'static) {
+        self.send(Job::Once(Box::new(task)));
+    }
+
     /// Runs `task` every `period` until it returns false.
     pub(crate) fn every(&self, period: Duration, task: impl FnMut() -> bool + Send + 'static) {
         self.send(Job::Every(period, Box::new(task)));
@@ -120,6 +126,11 @@ fn run(rx: Receiver<Job>, panicked: Arc<AtomicBool>) {
                 }
             }
             Ok(Job::Every(period, task)) => periodic.push((period, Instant::now() + period, task)),
+            Ok(Job::Once(task)) => {
+                if catch_unwind(AssertUnwindSafe(task)).is_err() {
+                    panicked.store(true, Ordering::Release);
+                }
+            }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }

@@ -374,5 +374,9 @@ pub(crate) fn compact(
     log.swap_segments(&removed, fresh);
     let checkpoint = cleanable.last().map_or(0, |s| s.next_offset());
     write_atomic(&dir, CHECKPOINT, checkpoint.to_string().as_bytes())?;
+    // Every segment below the cleaned range's end is durable now (rewritten and
+    // fsynced, or already below the recovery point), so the point may move past them:
+    // compaction gaps are never mistaken for lost data at recovery.
+    log.advance_recovery_point(checkpoint)?;
     Ok(report)
 }

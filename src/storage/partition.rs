@@ -21,12 +21,32 @@ const CLEAN_MARKER: &str = ".clean-shutdown";
 /// Kafka's `log-start-offset-checkpoint`, per partition: the start set by delete_records.
 const LOG_START: &str = "log-start-offset";
 
-fn read_log_start(dir: &Path) -> Option<i64> {
-    std::fs::read_to_string(dir.join(LOG_START))
+/// Kafka's `recovery-point-offset-checkpoint`, per partition: segments below it are
+/// durable whole.
+const RECOVERY_POINT: &str = "recovery-point";
+
+fn read_offset_file(dir: &Path, name: &str) -> Option<i64> {
+    std::fs::read_to_string(dir.join(name))
         .ok()?
         .trim()
         .parse()
         .ok()
+}
+
+fn read_log_start(dir: &Path) -> Option<i64> {
+    read_offset_file(dir, LOG_START)
+}
+
+fn remove_segment_files(dir: &Path, base: i64) -> Result<()> {
+    for ext in ["log", "index", "timeindex"] {
+        let p = dir.join(segment::file_name(base, ext));
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&p, e)),
+        }
+    }
+    Ok(())
 }
 static WAITER_IDS: AtomicU64 = AtomicU64::new(1);
 
@@ -96,6 +116,8 @@ struct LogInner {
     injected_flush_error: Mutex<Option<std::io::Error>>,
     /// Serialises retention, record deletion and compaction.
     maintenance: Mutex<()>,
+    /// Segments below this offset are durable whole (see `open_with`).
+    recovery_point: Mutex<i64>,
     waiters: Waiters,
     report: RecoveryReport,
 }
@@ -161,55 +183,40 @@ impl PartitionLog {
             ..Default::default()
         };
         let bases = list_segments(&dir)?;
-        // A roll creates the next segment before it seals the current one, so a crash
-        // in between leaves an empty newest segment after an unsealed one: that one is
-        // validated batch by batch and a torn tail is cut, as for the active segment.
-        let newest_empty = match bases.last() {
-            Some(&last) if bases.len() >= 2 => {
-                segment_is_empty(&dir.join(segment::file_name(last, "log")))?
-            }
-            _ => false,
+        // Kafka's recovery point: every segment below it was fsynced whole (data, trim,
+        // indexes) before the point was written. After a crash, the segments from it
+        // onwards are validated batch by batch with their indexes rebuilt, since write-
+        // back may have lost or reordered any of their pages. The first one that lost
+        // data (garbage cut off, or ending before the next segment starts) becomes the
+        // active segment and every later segment is dropped: what survives is a prefix.
+        let recovery_point = if clean {
+            i64::MAX
+        } else {
+            read_offset_file(&dir, RECOVERY_POINT).unwrap_or(0)
         };
         let mut segments = Vec::with_capacity(bases.len() + 1);
         let active = match bases.split_last() {
             None => ActiveSegment::create(&dir, 0, &config, bg)?,
             Some((&last, sealed)) => {
-                let mut cut_tail = false;
+                let mut active_base = last;
                 for (i, &base) in sealed.iter().enumerate() {
-                    let unsealed = newest_empty && i + 1 == sealed.len();
-                    let trimmed = report.trimmed_segments;
-                    segments.push(segment::open_sealed(
-                        &dir,
-                        base,
-                        &config,
-                        unsealed,
-                        &mut report,
-                    )?);
-                    // A tail had to be cut: it was never sealed (trimmed) by a roll.
-                    cut_tail = unsealed && report.trimmed_segments > trimmed;
-                }
-                // The unsealed segment lost a torn tail: offsets up to the empty newest
-                // segment's base were never written. Reopen the unsealed one as the
-                // active segment (it was active, so never compacted: its batches give
-                // its true end) and drop the empty one, keeping offsets dense. A sealed
-                // (trimmed) segment may end below the next base after compaction; that
-                // gap is kept, as in Kafka.
-                match segments.last() {
-                    Some(prev) if cut_tail && prev.next_offset() < last => {
-                        let prev_base = prev.base_offset;
-                        segments.pop();
-                        for ext in ["log", "index", "timeindex"] {
-                            let p = dir.join(segment::file_name(last, ext));
-                            match std::fs::remove_file(&p) {
-                                Ok(()) => {}
-                                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                                Err(e) => return Err(Error::io(&p, e)),
-                            }
+                    let validate = base >= recovery_point;
+                    let cut_before = report.truncated_bytes;
+                    let seg = segment::open_sealed(&dir, base, &config, validate, &mut report)?;
+                    let next_base = bases[i + 1];
+                    let lost = validate
+                        && (report.truncated_bytes > cut_before || seg.next_offset() < next_base);
+                    if lost {
+                        for &later in &bases[i + 1..] {
+                            remove_segment_files(&dir, later)?;
                         }
-                        ActiveSegment::open(&dir, prev_base, &config, bg, false, &mut report)?
+                        active_base = base;
+                        break;
                     }
-                    _ => ActiveSegment::open(&dir, last, &config, bg, clean, &mut report)?,
+                    segments.push(seg);
                 }
+                let trusted = clean && active_base == last;
+                ActiveSegment::open(&dir, active_base, &config, bg, trusted, &mut report)?
             }
         };
         segments.push(Arc::clone(&active.seg));
@@ -239,6 +246,7 @@ impl PartitionLog {
             .unwrap_or(i64::MIN)
             .max(segments[0].base_offset)
             .min(log_end);
+        let recovery_point_now = read_offset_file(&dir, RECOVERY_POINT).unwrap_or(0);
         let inner = Arc::new(LogInner {
             name,
             dir,
@@ -257,6 +265,7 @@ impl PartitionLog {
             poison_reason: Mutex::new(None),
             injected_flush_error: Mutex::new(None),
             maintenance: Mutex::new(()),
+            recovery_point: Mutex::new(recovery_point_now),
             waiters: Waiters::default(),
             report,
             config,
@@ -378,7 +387,7 @@ impl PartitionLog {
                     && now.saturating_sub(base) >= inner.config.segment_ms.as_millis() as i64
             };
             if needs_time_roll {
-                inner.roll(&mut w)?;
+                LogInner::roll(&self.inner, &mut w)?;
             }
             let mut rolled = false;
             loop {
@@ -405,7 +414,7 @@ impl PartitionLog {
                         });
                     }
                     None => {
-                        inner.roll(&mut w)?;
+                        LogInner::roll(&self.inner, &mut w)?;
                         rolled = true;
                     }
                 }
@@ -542,7 +551,7 @@ impl PartitionLog {
         if w.active.as_ref().is_some_and(|a| a.is_empty()) {
             return Ok(());
         }
-        self.inner.roll(&mut w)
+        LogInner::roll(&self.inner, &mut w)
     }
 
     /// Blocks until the log end passes `offset` or `timeout` elapses; true if it did.
@@ -704,6 +713,11 @@ impl PartitionLog {
         Ok(self.log_start_offset())
     }
 
+    /// Segments below `offset` were rewritten and fsynced (compaction).
+    pub(crate) fn advance_recovery_point(&self, offset: i64) -> Result<()> {
+        self.inner.advance_recovery_point(offset)
+    }
+
     /// One compaction pass (see [`CompactionConfig`](super::CompactionConfig)).
     ///
     /// # Errors
@@ -783,17 +797,15 @@ impl LogInner {
         Ok(())
     }
 
-    fn roll(&self, w: &mut Writer) -> Result<()> {
+    fn roll(self: &Arc<Self>, w: &mut Writer) -> Result<()> {
         let next = w.active.as_ref().ok_or(Error::Closed)?.seg.next_offset();
         // Allocate the next segment before sealing this one: on a full disk fallocate
         // fails here (ENOSPC) with the active segment untouched and still writable, so
         // the caller gets a plain I/O error and a later append retries the roll. A crash
-        // between the two leaves this segment unsealed with a zero tail: opening trims it.
+        // between the two leaves this segment unsealed, past the recovery point: opening
+        // validates it.
         let fresh = ActiveSegment::create(&self.dir, next, &self.config, &self.bg)?;
         let active = w.active.take().ok_or(Error::Closed)?;
-        if self.config.flush != FlushPolicy::Os {
-            active.sync_all().map_err(|e| self.poison(&e))?;
-        }
         let sealed = match active.seal() {
             Ok(s) => s,
             Err(e) => return Err(self.poison(&e)),
@@ -808,6 +820,32 @@ impl LogInner {
         }
         w.active = Some(fresh);
         w.first_append_ms = None;
+        // The sealed segment is fsynced whole (data, trim, indexes), then the recovery
+        // point passes it: at once when the policy asks for durability, otherwise on
+        // the background thread, as Kafka flushes a rolled segment asynchronously.
+        if self.config.flush == FlushPolicy::Os {
+            let weak = Arc::downgrade(self);
+            self.bg.run(move || {
+                if let Some(log) = weak.upgrade()
+                    && sealed.sync_files().is_ok()
+                {
+                    let _ = log.advance_recovery_point(next);
+                }
+            });
+        } else {
+            sealed.sync_files().map_err(|e| self.poison(&e))?;
+            self.advance_recovery_point(next)?;
+        }
+        Ok(())
+    }
+
+    /// Persists a new recovery point (only forwards; written crash-safely).
+    fn advance_recovery_point(&self, to: i64) -> Result<()> {
+        let mut rp = self.recovery_point.lock();
+        if to > *rp {
+            super::compaction::write_atomic(&self.dir, RECOVERY_POINT, to.to_string().as_bytes())?;
+            *rp = to;
+        }
         Ok(())
     }
 
@@ -848,23 +886,6 @@ impl Drop for LogInner {
     fn drop(&mut self) {
         let _ = self.close();
     }
-}
-
-/// Whether a segment file holds no batch: empty, or a zero header where the first
-/// batch would start.
-fn segment_is_empty(path: &Path) -> Result<bool> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut head = [0u8; crate::format::batch::HEADER_LEN];
-    let mut n = 0;
-    while n < head.len() {
-        match f.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) => return Err(Error::io(path, e)),
-        }
-    }
-    Ok(head[..n].iter().all(|&b| b == 0))
 }
 
 /// Base offsets of the `.log` files in `dir`, sorted; removes leftovers of interrupted

@@ -161,8 +161,15 @@ fn scan_active(
     deep: bool,
 ) -> ActiveScan {
     let interval = cfg.index_interval_bytes as usize;
-    // The last index entry whose batch is intact is where validation starts.
-    let mut n = valid_offset_entries(idx, bytes.len());
+    // After a clean close, the last index entry whose batch is intact is where the walk
+    // starts. After a crash, write-back may have been reordered (a later page on disk,
+    // an earlier one lost), so nothing before the end is trusted: validate every batch
+    // from the segment start and rebuild both indexes.
+    let mut n = if deep {
+        0
+    } else {
+        valid_offset_entries(idx, bytes.len())
+    };
     let mut start = None;
     while n > 0 {
         let (rel, pos) = decode_offset_entry(&idx[(n - 1) * OFFSET_ENTRY..]);
@@ -301,7 +308,9 @@ pub(crate) fn load_sealed(
             && valid_time_entries(b, i32::MAX as i64, false) == b.len() / TIME_ENTRY
     });
     let (index, time_index) = match (index, time_index) {
-        (Some(i), Some(t)) if idx_ok && time_ok => (i, t),
+        // A segment past the recovery point is validated whole and its indexes rebuilt:
+        // after a power loss any of their pages may be stale.
+        (Some(i), Some(t)) if idx_ok && time_ok && !unsealed => (i, t),
         _ => {
             report.rebuilt_indexes += 1;
             rebuild_indexes(log_path, bytes, base, cfg, unsealed)?
@@ -309,7 +318,7 @@ pub(crate) fn load_sealed(
     };
     // Walk the batch headers after the last index entry to the end of the file.
     let ib = index.bytes();
-    let mut pos = if ib.is_empty() {
+    let mut pos = if ib.is_empty() || unsealed {
         0
     } else {
         decode_offset_entry(&ib[ib.len() - OFFSET_ENTRY..]).1 as usize

@@ -121,6 +121,21 @@ impl Segment {
         self.flushed.load(Ordering::Acquire) >= self.log.committed()
     }
 
+    /// fsyncs the segment's three files (data, the trim, the indexes): a sealed segment
+    /// is then durable as a whole and the recovery point may pass it.
+    pub(crate) fn sync_files(&self) -> std::io::Result<()> {
+        for p in [
+            self.log_path.clone(),
+            self.index_path(),
+            self.time_index_path(),
+        ] {
+            File::open(&p)?.sync_all()?;
+        }
+        self.flushed
+            .fetch_max(self.log.committed(), Ordering::AcqRel);
+        Ok(())
+    }
+
     pub(crate) fn roll_base_ts(&self) -> i64 {
         self.roll_base_ts.load(Ordering::Acquire)
     }
