@@ -665,7 +665,15 @@ fn encode_inner(
             ));
         }
     }
-    let total = known_total.unwrap_or_else(|| batch_len_with(records, deltas));
+    let total = batch_len_with(records, deltas);
+    // A caller's precomputed size must match; a mismatch would leave bytes inside the
+    // batch that no record covers. Checked, never trusted blindly.
+    if known_total.is_some_and(|k| k != total) {
+        return Err(Error::InvalidArgument(format!(
+            "batch size mismatch: caller computed {} bytes, records need {total}",
+            known_total.unwrap_or_default()
+        )));
+    }
     if dst.len() < total || total - LOG_OVERHEAD > i32::MAX as usize {
         return Err(Error::InvalidArgument(format!(
             "batch needs {total} bytes, buffer has {}",

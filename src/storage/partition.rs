@@ -345,14 +345,6 @@ impl PartitionLog {
             ));
         }
         inner.check_poison()?;
-        let size = encoded_batch_len(records);
-        if size > inner.config.max_message_bytes as usize {
-            return Err(Error::RecordTooLarge {
-                topic: inner.name.clone(),
-                size,
-                max: inner.config.max_message_bytes as usize,
-            });
-        }
         // The age roll only needs millisecond-ish precision: the coarse clock costs a
         // few ns instead of ~25 ns per append.
         let now = super::mmap::coarse_now_ms();
@@ -371,6 +363,15 @@ impl PartitionLog {
                 (&stamped[..], Some(now))
             }
         };
+        // Sized after stamping: under LogAppendTime the timestamp deltas (varints) change.
+        let size = encoded_batch_len(records);
+        if size > inner.config.max_message_bytes as usize {
+            return Err(Error::RecordTooLarge {
+                topic: inner.name.clone(),
+                size,
+                max: inner.config.max_message_bytes as usize,
+            });
+        }
         let mut w = inner.writer.lock();
         if w.closed {
             return Err(Error::Closed);

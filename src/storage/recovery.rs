@@ -202,7 +202,10 @@ fn scan_active(
     }
     // Time index entries are only trusted up to the offsets still present.
     let max_rel = expected - 1 - base;
-    let m = valid_time_entries(time, max_rel.max(-1), true);
+    // After a clean close the file was trimmed to its entries, so its length is the
+    // truth and (timestamp 0, offset 0) is a real entry; otherwise it is preallocated
+    // and an all-zero entry marks the end.
+    let m = valid_time_entries(time, max_rel.max(-1), deep);
     s.time_entries = if max_rel < 0 { 0 } else { m };
     if s.time_entries > 0 {
         let (ts, rel) = decode_time_entry(&time[(s.time_entries - 1) * TIME_ENTRY..]);
