@@ -81,7 +81,6 @@ fn replay_regressions(target: &str, body: fn(&[u8])) {
 /// when a batch's baseOffset (outside the CRC) is damaged before the last index entry
 /// of the active segment, or anywhere in a sealed one (see docs/reliability.md).
 #[test]
-#[ignore = "bug: damaged batch base offsets before the last index entry are served as records at wrong offsets"]
 fn segment_recovery_regressions() {
     replay_regressions("segment_recovery", segment_recovery_body::run);
 }
@@ -89,7 +88,6 @@ fn segment_recovery_regressions() {
 /// A `.timeindex` entry for timestamp 0 at relative offset 0 reads as the end of a
 /// preallocated file at reopen (see docs/reliability.md).
 #[test]
-#[ignore = "bug: a .timeindex entry (timestamp 0, offset 0) and the entries after it are lost at reopen"]
 fn api_model_regressions() {
     replay_regressions("api_model", api_model_body::run);
 }

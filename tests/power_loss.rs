@@ -764,7 +764,6 @@ fn time_index_survives_power_loss() {
 /// `offset_for_timestamp` misses records, and time retention deletes the segment while
 /// it holds records younger than the retention. (Found by the `api_model` fuzz target.)
 #[test]
-#[ignore = "bug: a .timeindex entry (timestamp 0, offset 0) reads as the preallocated end; later entries are lost at reopen"]
 fn a_time_index_entry_for_timestamp_zero_survives_reopen() {
     let dir = scratch_dir();
     let path = dir.path().join("z-0");
