@@ -596,68 +596,82 @@ impl Consumer {
         let mut budget_bytes = self.config.fetch_max_bytes;
         for i in 0..tps.len() {
             let tp = &tps[(self.rotation + i) % tps.len()];
-            let pos = self.ensure_position(tp)?;
-            let log = self.assigned[tp].log.clone();
-            if pos >= log.log_end_offset() {
-                continue;
-            }
-            let max = self.config.max_partition_fetch_bytes.min(budget_bytes);
-            let fetched = match log.read(pos, max) {
-                Ok(f) => f,
-                // Retention moved the start meanwhile: reset on the next round.
-                Err(Error::OffsetOutOfRange { .. }) => {
-                    let new =
-                        self.reset(tp, log.log_start_offset(), log.log_end_offset(), Some(pos))?;
-                    if let Some(s) = self.assigned.get_mut(tp) {
-                        s.position = Some(new);
-                    }
-                    continue;
+            let mut pos = self.ensure_position(tp)?;
+            // Batches without records (compaction's empty batches, control batches) are
+            // read past within the same poll, so a poll returns nothing only when there
+            // is nothing to return.
+            loop {
+                let log = self.assigned[tp].log.clone();
+                if pos >= log.log_end_offset() {
+                    break;
                 }
-                Err(e) => return Err(e),
-            };
-            let mut count = 0;
-            let mut until = pos;
-            for r in fetched.records() {
-                let r = match r {
-                    Ok(r) => r,
-                    // A damaged batch: hand out what this poll already gathered (their
-                    // positions moved) and raise the error on the next poll, as Kafka's
-                    // fetcher does; this partition's position stays before the damage.
-                    Err(e) if !out.is_empty() => {
-                        self.pending_error = Some(e);
-                        return Ok(out);
+                let max = self.config.max_partition_fetch_bytes.min(budget_bytes);
+                let fetched = match log.read(pos, max) {
+                    Ok(f) => f,
+                    // Retention moved the start meanwhile: reset on the next round.
+                    Err(Error::OffsetOutOfRange { .. }) => {
+                        let new = self.reset(
+                            tp,
+                            log.log_start_offset(),
+                            log.log_end_offset(),
+                            Some(pos),
+                        )?;
+                        if let Some(s) = self.assigned.get_mut(tp) {
+                            s.position = Some(new);
+                        }
+                        break;
                     }
                     Err(e) => return Err(e),
                 };
-                if r.offset() < pos {
-                    continue;
+                let mut count = 0;
+                let mut until = pos;
+                for r in fetched.records() {
+                    let r = match r {
+                        Ok(r) => r,
+                        // A damaged batch: hand out what this poll already gathered
+                        // (their positions moved) and raise the error on the next poll,
+                        // as Kafka's fetcher does; this partition stays before it.
+                        Err(e) if !out.is_empty() => {
+                            self.pending_error = Some(e);
+                            return Ok(out);
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    if r.offset() < pos {
+                        continue;
+                    }
+                    if count == budget_records {
+                        break;
+                    }
+                    count += 1;
+                    until = r.offset() + 1;
                 }
-                if count == budget_records {
+                if count == 0 || count < budget_records {
+                    // Whole batches were returned: continue after them (skips offsets
+                    // that compaction or control batches leave without records).
+                    until = until.max(fetched.next_offset());
+                }
+                if let Some(s) = self.assigned.get_mut(tp) {
+                    s.position = Some(until);
+                }
+                if count == 0 {
+                    if until > pos {
+                        pos = until;
+                        continue;
+                    }
                     break;
                 }
-                count += 1;
-                until = r.offset() + 1;
+                budget_bytes = budget_bytes.saturating_sub(fetched.bytes().len());
+                budget_records -= count;
+                out.count += count;
+                out.parts.push(records::PartitionRecords {
+                    tp: tp.clone(),
+                    fetched,
+                    from: pos,
+                    until,
+                });
+                break;
             }
-            if count == 0 || count < budget_records {
-                // Whole batches were returned: continue after them (skips offsets that
-                // compaction or control batches leave without records).
-                until = until.max(fetched.next_offset());
-            }
-            if let Some(s) = self.assigned.get_mut(tp) {
-                s.position = Some(until);
-            }
-            if count == 0 {
-                continue;
-            }
-            budget_bytes = budget_bytes.saturating_sub(fetched.bytes().len());
-            budget_records -= count;
-            out.count += count;
-            out.parts.push(records::PartitionRecords {
-                tp: tp.clone(),
-                fetched,
-                from: pos,
-                until,
-            });
             if budget_records == 0 || budget_bytes == 0 {
                 break;
             }

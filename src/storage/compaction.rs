@@ -201,6 +201,13 @@ fn clean_segment(
             }
         }
         if keep.is_empty() {
+            if pos >= bytes.len() {
+                // The segment's last batch stays, empty, so the segment still ends where
+                // it ended: after a crash, a segment ending before the next one starts
+                // then always means lost data, never compaction (Kafka's cleaner also
+                // retains empty batches).
+                out.extend_from_slice(&empty_batch(&h));
+            }
             continue;
         }
         let headers: Vec<Vec<crate::format::Header>> = keep
@@ -239,6 +246,27 @@ fn clean_segment(
         )?;
     }
     Ok((out, removed))
+}
+
+/// A header-only batch with `h`'s offsets, timestamps and attributes and no records.
+fn empty_batch(h: &crate::format::BatchHeader) -> Vec<u8> {
+    use crate::format::batch::{HEADER_LEN, LOG_OVERHEAD};
+    let mut b = vec![0u8; HEADER_LEN];
+    b[0..8].copy_from_slice(&h.base_offset.to_be_bytes());
+    b[8..12].copy_from_slice(&((HEADER_LEN - LOG_OVERHEAD) as i32).to_be_bytes());
+    b[12..16].copy_from_slice(&h.partition_leader_epoch.to_be_bytes());
+    b[16] = crate::format::batch::MAGIC as u8;
+    b[21..23].copy_from_slice(&h.attributes.to_be_bytes());
+    b[23..27].copy_from_slice(&h.last_offset_delta.to_be_bytes());
+    b[27..35].copy_from_slice(&h.base_timestamp.to_be_bytes());
+    b[35..43].copy_from_slice(&h.max_timestamp.to_be_bytes());
+    b[43..51].copy_from_slice(&h.producer_id.to_be_bytes());
+    b[51..53].copy_from_slice(&h.producer_epoch.to_be_bytes());
+    b[53..57].copy_from_slice(&h.base_sequence.to_be_bytes());
+    b[57..61].copy_from_slice(&0i32.to_be_bytes());
+    let crc = crate::format::crc::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    b
 }
 
 /// One compaction pass over `log`; see the module docs.
