@@ -198,3 +198,26 @@ fn deleting_a_topic_under_a_reader_does_not_crash_it() {
     ));
     assert!(log.read(0, 100).is_ok());
 }
+
+#[test]
+fn foreign_directories_named_like_partitions_are_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    // An operator's directory that happens to look like `<topic>-<n>`.
+    let backup = dir.path().join("backup-1");
+    std::fs::create_dir_all(&backup).unwrap();
+    std::fs::write(backup.join("notes.txt"), "keep me").unwrap();
+    // A real leftover of a deleted topic: only brooklet files.
+    let leftover = dir.path().join("gone-0");
+    std::fs::create_dir_all(&leftover).unwrap();
+    std::fs::write(leftover.join(format!("{:020}.log", 0)), b"").unwrap();
+    let b = Broker::open(dir.path()).unwrap();
+    assert!(
+        backup.join("notes.txt").exists(),
+        "an operator's files were deleted"
+    );
+    assert!(
+        !leftover.exists(),
+        "a deleted topic's partition directory stayed"
+    );
+    drop(b);
+}

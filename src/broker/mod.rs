@@ -667,11 +667,42 @@ fn remove_orphan_partitions(dir: &Path, topics: &HashMap<String, Arc<Topic>>) ->
         let known = topics
             .get(topic)
             .is_some_and(|t| (p as usize) < t.partitions().len());
-        if !known && meta::validate_name(topic).is_ok() {
+        // Only a directory holding nothing but brooklet's own files is a leftover of a
+        // deleted topic; anything else (an operator's `backup-1`) is left alone.
+        if !known && meta::validate_name(topic).is_ok() && only_partition_files(&entry.path()) {
             std::fs::remove_dir_all(entry.path()).map_err(sync_err(dir))?;
         }
     }
     Ok(())
+}
+
+/// Whether every entry of `dir` is a file brooklet writes in a partition directory.
+fn only_partition_files(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().all(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let name = name
+            .strip_suffix(".tmp")
+            .or_else(|| name.strip_suffix(".cleaned"))
+            .unwrap_or(&name)
+            .to_string();
+        let segment_file = name.split_once('.').is_some_and(|(stem, ext)| {
+            stem.len() == 20
+                && stem.bytes().all(|b| b.is_ascii_digit())
+                && matches!(ext, "log" | "index" | "timeindex")
+        });
+        segment_file
+            || matches!(
+                name.as_str(),
+                ".clean-shutdown"
+                    | "log-start-offset"
+                    | "recovery-point"
+                    | "cleaner-offset-checkpoint"
+                    | "compaction.swap"
+            )
+    })
 }
 
 /// Takes the directory's exclusive lock and records our pid in it.

@@ -118,6 +118,9 @@ struct LogInner {
     maintenance: Mutex<()>,
     /// Segments below this offset are durable whole (see `open_with`).
     recovery_point: Mutex<i64>,
+    /// Set by `close`: background recovery-point writes stop (the directory may be
+    /// about to be deleted).
+    closing: AtomicBool,
     waiters: Waiters,
     report: RecoveryReport,
 }
@@ -266,6 +269,7 @@ impl PartitionLog {
             injected_flush_error: Mutex::new(None),
             maintenance: Mutex::new(()),
             recovery_point: Mutex::new(recovery_point_now),
+            closing: AtomicBool::new(false),
             waiters: Waiters::default(),
             report,
             config,
@@ -843,6 +847,9 @@ impl LogInner {
     /// Persists a new recovery point (only forwards; written crash-safely).
     fn advance_recovery_point(&self, to: i64) -> Result<()> {
         let mut rp = self.recovery_point.lock();
+        if self.closing.load(Ordering::Acquire) {
+            return Ok(());
+        }
         if to > *rp {
             super::compaction::write_atomic(&self.dir, RECOVERY_POINT, to.to_string().as_bytes())?;
             *rp = to;
@@ -860,6 +867,9 @@ impl LogInner {
     }
 
     fn close(&self) -> Result<()> {
+        // No recovery-point write starts after this, and one in flight finishes first.
+        self.closing.store(true, Ordering::Release);
+        drop(self.recovery_point.lock());
         let mut w = self.writer.lock();
         if w.closed {
             return Ok(());
