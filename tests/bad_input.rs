@@ -614,9 +614,9 @@ fn closed_broker_under_every_handle() {
     closed(e);
 }
 
-/// Kafka's `commitAsync` on a closed consumer fails at once; brooklet queues the
-/// callback for the next poll/commit/close, none of which runs it on a closed
-/// consumer, so the callback is dropped uncalled.
+/// Kafka's `commitAsync` on a closed consumer fails at once. Found as a bug: brooklet
+/// queued the callback for the next poll/commit/close, none of which runs on a closed
+/// consumer, so the callback was dropped uncalled.
 #[test]
 fn commit_async_on_a_closed_consumer_calls_back() {
     let (_d, b) = open();
@@ -1055,11 +1055,11 @@ fn segment_named(name: &str) {
     opens_or_names(&dir, &f, "t", Want::Records(300));
 }
 
-/// Kafka's segment names are 20 digits. `-0000000000000000001.log` and
-/// `+0000000000000000010.log` parse as offsets -1 and 10: the first becomes a segment
-/// with base offset -1 (its copy fails the open with an error naming the *next*
-/// segment), the second makes the broker fail to open `00000000000000000010.log`, a
-/// file that does not exist.
+/// Kafka's segment names are 20 digits. Found as a bug: `-0000000000000000001.log`
+/// and `+0000000000000000010.log` parsed as offsets -1 and 10; the first became a
+/// segment with base offset -1 (its copy failed the open with an error naming the
+/// *next* segment), the second made the broker fail to open
+/// `00000000000000000010.log`, a file that does not exist.
 #[test]
 fn signed_segment_names_are_foreign() {
     segment_named("-0000000000000000001.log");

@@ -56,42 +56,6 @@ fn api_model_corpus_passes_the_fuzz_checks() {
     replay("api_model", 8, api_model_body::run);
 }
 
-/// Runs `body` over every file of `fuzz/regressions/<target>/` (inputs that showed
-/// open bugs; they move to the corpus once fixed) and fails if any of them fails.
-fn replay_regressions(target: &str, body: fn(&[u8])) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/regressions")
-        .join(target);
-    let mut failed = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    for path in files {
-        let data = std::fs::read(&path).unwrap();
-        if std::panic::catch_unwind(|| body(&data)).is_err() {
-            failed.push(path.file_name().unwrap().to_string_lossy().into_owned());
-        }
-    }
-    assert!(failed.is_empty(), "{target} regressions fail: {failed:?}");
-}
-
-/// Reads after recovery return records at offsets out of order or past the log end
-/// when a batch's baseOffset (outside the CRC) is damaged before the last index entry
-/// of the active segment, or anywhere in a sealed one (see docs/reliability.md).
-#[test]
-fn segment_recovery_regressions() {
-    replay_regressions("segment_recovery", segment_recovery_body::run);
-}
-
-/// A `.timeindex` entry for timestamp 0 at relative offset 0 reads as the end of a
-/// preallocated file at reopen (see docs/reliability.md).
-#[test]
-fn api_model_regressions() {
-    replay_regressions("api_model", api_model_body::run);
-}
-
 #[test]
 fn batch_decode_corpus_passes_the_fuzz_checks() {
     replay("batch_decode", 20, batch_decode_body::run);

@@ -3,7 +3,9 @@
 //! (each 4 KiB page after the flushed end is kept, never written, torn or garbage, i.e.
 //! writes reach the disk reordered and torn); reopening it recovers every flushed and
 //! acknowledged record byte for byte, a dense prefix of what was written and nothing
-//! else, and appends continue after it.
+//! else; appends continue after it, and time retention deletes exactly the segments
+//! whose records are all older than its cutoff. (docs/reliability.md lists the cases
+//! and the bugs the ignored ones pin.)
 //!
 //! Every case is a seed. A failure prints its seed; `BROOKLET_POWER_SEED=n` replays
 //! that one seed, `BROOKLET_STRESS=1` runs many more.
@@ -673,7 +675,7 @@ fn every_append_flush_survives_power_loss() {
     run_seeds(sc, "every_append_flush_survives_power_loss", 4000, 100_000);
 }
 
-/// The `FlushPolicy::Os` cases that work today: every sealed segment was flushed (a
+/// `FlushPolicy::Os` in the mildest model: every sealed segment was flushed (a
 /// `flush()` after each roll) and a `.log` file's pages reach the disk in order, while
 /// index pages still land independently of them.
 #[test]
@@ -692,7 +694,8 @@ fn explicit_flush_survives_in_order_power_loss() {
     );
 }
 
-/// The full model under `FlushPolicy::Os`: fails through both bugs below.
+/// The full model under `FlushPolicy::Os`: unflushed sealed segments and reordered
+/// write-back together (both situations below).
 #[test]
 fn explicit_flush_survives_power_loss() {
     let sc = Scenario {
@@ -704,9 +707,11 @@ fn explicit_flush_survives_power_loss() {
     run_seeds(sc, "explicit_flush_survives_power_loss", 4000, 100_000);
 }
 
-/// A roll under `FlushPolicy::Os` does not sync the sealed segment, and recovery
-/// validates only the newest segment: a torn sealed segment fails the open (Corrupt)
-/// or reads (Corrupt, holes). In-order write-back, so only this bug shows.
+/// A roll under `FlushPolicy::Os` syncs the sealed segment later, in the background:
+/// a power loss before that tears a sealed segment, which recovery must validate (from
+/// the recovery point on) and cut, dropping every later segment. Found as a bug: the
+/// open failed with `Corrupt`, or reads failed or skipped offsets. In-order write-back
+/// here, so nothing else is in play.
 #[test]
 fn unflushed_sealed_segment_survives_power_loss() {
     let sc = Scenario {
@@ -723,11 +728,11 @@ fn unflushed_sealed_segment_survives_power_loss() {
     );
 }
 
-/// Recovery of the active segment starts at its last index entry whose batch is
-/// intact and trusts every byte before it; when the index page reached the disk but an
-/// earlier, unflushed log page did not, the recovered log has a hole (reads fail with
-/// Corrupt or skip offsets) below a log end that counts lost records. Sealed segments
-/// are flushed here, so only this bug shows.
+/// An index page can reach the disk while an earlier, unflushed log page does not:
+/// recovery must not trust the bytes before the last intact index entry. Found as a
+/// bug: the recovered log had a hole (reads failed with Corrupt or skipped offsets)
+/// below a log end that counted lost records. Sealed segments are flushed here, so
+/// nothing else is in play.
 #[test]
 fn index_written_before_log_survives_power_loss() {
     let sc = Scenario {
@@ -745,7 +750,8 @@ fn index_written_before_log_survives_power_loss() {
 }
 
 /// `offset_for_timestamp` after a power loss that damaged `.timeindex` files, with
-/// every record flushed (`FlushPolicy::EveryAppend`).
+/// every record flushed (`FlushPolicy::EveryAppend`). Found as a bug: a damaged time
+/// index was trusted and lookups missed records.
 #[test]
 fn time_index_survives_power_loss() {
     let sc = Scenario {
@@ -758,11 +764,11 @@ fn time_index_survives_power_loss() {
 }
 
 /// Not a power loss: a `.timeindex` entry for timestamp 0 at relative offset 0 is all
-/// zero bytes, and recovery takes it for the end of a preallocated file, even after a
-/// clean close. It and every later entry are dropped at reopen, so the segment's
-/// largest timestamp comes back as that of the batches after the last index entry:
-/// `offset_for_timestamp` misses records, and time retention deletes the segment while
-/// it holds records younger than the retention. (Found by the `api_model` fuzz target.)
+/// zero bytes, like the end of a preallocated file. Found as a bug (by the `api_model`
+/// fuzz target): recovery dropped it and every later entry at reopen, even after a
+/// clean close, so the segment's largest timestamp came back too small:
+/// `offset_for_timestamp` missed records, and time retention deleted the segment while
+/// it held records younger than the retention.
 #[test]
 fn a_time_index_entry_for_timestamp_zero_survives_reopen() {
     let dir = scratch_dir();

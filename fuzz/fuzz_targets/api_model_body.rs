@@ -6,14 +6,6 @@
 //!
 //! Byte 0 picks the config (segment size, index interval, timestamp type, message size
 //! limit); then each operation is one byte (low 3 bits: which) and its arguments.
-//!
-//! Known bugs, while they are open, can be kept out of a fuzzing run so that it finds
-//! new ones: `BROOKLET_FUZZ_ALLOW=zero_timestamps` makes the generator write no
-//! timestamp below 1. (A `.timeindex` entry for timestamp 0 at relative offset 0 is
-//! all zero bytes, which recovery takes for the end of a preallocated file: it and the
-//! entries after it are lost at reopen, the segment's largest timestamp comes back too
-//! small and `offset_for_timestamp` misses records. `fuzz/regressions/api_model/`,
-//! `tests/power_loss.rs::a_time_index_entry_for_timestamp_zero_survives_reopen`.)
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -24,19 +16,6 @@ use brooklet::format::{Header, RecordIn, TimestampType, encoded_batch_len};
 use brooklet::storage::{Background, LogConfig, PartitionLog};
 
 const MAX_OPS: usize = 64;
-
-/// Whether the known bug `tag` is let through (`BROOKLET_FUZZ_ALLOW=tag,...`).
-fn allowed(tag: &str) -> bool {
-    static ALLOW: OnceLock<Vec<String>> = OnceLock::new();
-    ALLOW
-        .get_or_init(|| {
-            std::env::var("BROOKLET_FUZZ_ALLOW")
-                .map(|v| v.split(',').map(str::to_string).collect())
-                .unwrap_or_default()
-        })
-        .iter()
-        .any(|t| t == tag)
-}
 
 fn background() -> &'static Background {
     static BG: OnceLock<Background> = OnceLock::new();
@@ -212,14 +191,11 @@ fn append(log: &PartitionLog, cfg: &LogConfig, m: &mut Model, input: &mut Input<
     let mut recs = Vec::with_capacity(n);
     for i in 0..n {
         let flags = input.u8();
-        let mut ts = if flags & 1 != 0 {
+        let ts = if flags & 1 != 0 {
             input.i64()
         } else {
             m.last_ts + (flags >> 1 & 0x0f) as i64
         };
-        if allowed("zero_timestamps") {
-            ts = ts.max(1);
-        }
         m.last_ts = ts.clamp(-1 << 50, 1 << 50);
         let headers = if flags & 0x20 != 0 {
             vec![Header {

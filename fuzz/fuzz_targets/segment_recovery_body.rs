@@ -18,11 +18,6 @@
 //! `Error::Corrupt` (never another error); `offset_for_timestamp` returns `Ok` or
 //! `Corrupt`; an append succeeds at the log end; and after a clean close the log
 //! reopens with that record last.
-//!
-//! Known bugs, while they are open, can be let through so that a fuzzing run finds
-//! new ones: `BROOKLET_FUZZ_ALLOW=offsets` stops checking an input (without failing)
-//! once a read or `offset_for_timestamp` returns offsets out of order or past the log end
-//! (`fuzz/regressions/segment_recovery/`, docs/reliability.md).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -67,19 +62,6 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// Whether the known bug `tag` is let through (`BROOKLET_FUZZ_ALLOW=tag,...`).
-fn allowed(tag: &str) -> bool {
-    static ALLOW: OnceLock<Vec<String>> = OnceLock::new();
-    ALLOW
-        .get_or_init(|| {
-            std::env::var("BROOKLET_FUZZ_ALLOW")
-                .map(|v| v.split(',').map(str::to_string).collect())
-                .unwrap_or_default()
-        })
-        .iter()
-        .any(|t| t == tag)
 }
 
 fn name(base: i64, ext: &str) -> String {
@@ -141,15 +123,10 @@ pub fn run(data: &[u8]) {
     let start = log.log_start_offset();
     let end = log.log_end_offset();
     assert!(0 <= start && start <= end, "log range {start}..{end}");
-    if !read_everything(&log, start, end) {
-        return;
-    }
+    read_everything(&log, start, end);
     for ts in [i64::MIN, -1, 0, 1, 1 << 40, i64::MAX] {
         match log.offset_for_timestamp(ts) {
             Ok(Some((off, t))) => {
-                if !(start..end).contains(&off) && allowed("offsets") {
-                    return;
-                }
                 assert!(
                     (start..end).contains(&off),
                     "offset_for_timestamp({ts}) = {off}, log {start}..{end}"
@@ -186,49 +163,39 @@ pub fn run(data: &[u8]) {
 }
 
 /// Reads `[start, end)`: records come in increasing offsets at or after the one asked
-/// for and below `end`, until the end or a `Corrupt` error. False when a let-through
-/// known bug showed (stop checking this input).
-fn read_everything(log: &PartitionLog, start: i64, end: i64) -> bool {
+/// for and below `end`, until the end or a `Corrupt` error.
+fn read_everything(log: &PartitionLog, start: i64, end: i64) {
     let mut off = start;
     while off < end {
         let f = match log.read(off, 4096) {
             Ok(f) => f,
-            Err(Error::Corrupt { .. }) => return true,
+            Err(Error::Corrupt { .. }) => return,
             Err(e) => panic!("read({off}) of {start}..{end}: not Corrupt: {e}"),
         };
         if f.is_empty() {
             // An offset gap up to the log end: nothing more to read.
-            return true;
+            return;
         }
         let mut prev = off - 1;
         for r in f.records() {
             match r {
                 Ok(r) => {
-                    if r.offset() <= prev || r.offset() >= end {
-                        if allowed("offsets") {
-                            return false;
-                        }
-                        panic!(
-                            "read({off}) of {start}..{end}: offset {} after {prev}",
-                            r.offset()
-                        );
-                    }
+                    assert!(
+                        r.offset() > prev && r.offset() < end,
+                        "read({off}) of {start}..{end}: offset {} after {prev}",
+                        r.offset()
+                    );
                     prev = r.offset();
                 }
-                Err(Error::Corrupt { .. }) => return true,
+                Err(Error::Corrupt { .. }) => return,
                 Err(e) => panic!("record after {off}: not Corrupt: {e}"),
             }
         }
-        if f.next_offset() <= off || f.next_offset() > end {
-            if allowed("offsets") {
-                return false;
-            }
-            panic!(
-                "read({off}) of {start}..{end}: next offset {}",
-                f.next_offset()
-            );
-        }
+        assert!(
+            f.next_offset() > off && f.next_offset() <= end,
+            "read({off}) of {start}..{end}: next offset {}",
+            f.next_offset()
+        );
         off = f.next_offset();
     }
-    true
 }
