@@ -1065,3 +1065,77 @@ fn signed_segment_names_are_foreign() {
     segment_named("-0000000000000000001.log");
     segment_named("+0000000000000000010.log");
 }
+
+/// A batch's `baseOffset` is outside its CRC (as in Kafka). Damaged after a clean
+/// close (bit rot: no recovery runs), it must surface as `Corrupt` naming the file,
+/// never as an empty read below the log end (a consumer would wait there forever with
+/// lag and no error) nor as an offset outside the log from `offset_for_timestamp`.
+#[test]
+#[ignore = "bug: a damaged batch base offset after a clean close gives empty reads below the log end and out-of-log offsets_for_times"]
+fn a_damaged_base_offset_is_corrupt_not_an_empty_read() {
+    use brooklet::format::RecordIn;
+    use brooklet::storage::{LogConfig, PartitionLog};
+    for batch in [0usize, 5] {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("t-0");
+        let cfg = LogConfig {
+            index_interval_bytes: 64,
+            ..LogConfig::default()
+        };
+        let log = PartitionLog::open(&path, cfg.clone()).unwrap();
+        let mut starts = Vec::new();
+        for i in 0..10i64 {
+            starts.push(log.size_bytes());
+            let rec = RecordIn {
+                key: Some(b"k"),
+                value: Some(b"some value"),
+                timestamp: 1000 + i,
+                headers: &[],
+            };
+            log.append(&[rec, rec]).unwrap();
+        }
+        log.close().unwrap();
+        drop(log);
+        let file = path.join(format!("{:020}.log", 0));
+        let mut data = std::fs::read(&file).unwrap();
+        data[starts[batch] as usize + 2] ^= 0x40; // baseOffset += 2^45
+        std::fs::write(&file, &data).unwrap();
+        let log = match PartitionLog::open(&path, cfg) {
+            Err(e) => {
+                assert!(matches!(e, Error::Corrupt { .. }), "{e}");
+                names(&e, &["00000000000000000000.log"]);
+                continue;
+            }
+            Ok(log) => log,
+        };
+        let end = log.log_end_offset();
+        let at = 2 * batch as i64;
+        match log.read(at, 1 << 20) {
+            Err(e) => {
+                assert!(matches!(e, Error::Corrupt { .. }), "{e}");
+                names(&e, &["00000000000000000000.log"]);
+            }
+            Ok(f) => {
+                assert!(
+                    !f.is_empty(),
+                    "batch {batch}: read({at}) of 0..{end} is empty, without an error"
+                );
+                for r in f.records().flatten() {
+                    assert!(
+                        r.offset() < end,
+                        "record at {} past the end {end}",
+                        r.offset()
+                    );
+                }
+            }
+        }
+        for ts in [0, 1000 + batch as i64, i64::MAX] {
+            if let Ok(Some((off, _))) = log.offset_for_timestamp(ts) {
+                assert!(
+                    (0..end).contains(&off),
+                    "batch {batch}: offset_for_timestamp({ts}) = {off}, log 0..{end}"
+                );
+            }
+        }
+    }
+}

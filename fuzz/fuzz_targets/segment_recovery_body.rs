@@ -123,7 +123,9 @@ pub fn run(data: &[u8]) {
     let start = log.log_start_offset();
     let end = log.log_end_offset();
     assert!(0 <= start && start <= end, "log range {start}..{end}");
-    read_everything(&log, start, end);
+    // With one segment there is no gap between segments: every offset below the end
+    // is in a batch, so an empty read there would leave a consumer stuck.
+    read_everything(&log, start, end, !sealed);
     for ts in [i64::MIN, -1, 0, 1, 1 << 40, i64::MAX] {
         match log.offset_for_timestamp(ts) {
             Ok(Some((off, t))) => {
@@ -163,8 +165,9 @@ pub fn run(data: &[u8]) {
 }
 
 /// Reads `[start, end)`: records come in increasing offsets at or after the one asked
-/// for and below `end`, until the end or a `Corrupt` error.
-fn read_everything(log: &PartitionLog, start: i64, end: i64) {
+/// for and below `end`, until the end or a `Corrupt` error; with `dense`, a read below
+/// the end is never empty.
+fn read_everything(log: &PartitionLog, start: i64, end: i64, dense: bool) {
     let mut off = start;
     while off < end {
         let f = match log.read(off, 4096) {
@@ -173,7 +176,8 @@ fn read_everything(log: &PartitionLog, start: i64, end: i64) {
             Err(e) => panic!("read({off}) of {start}..{end}: not Corrupt: {e}"),
         };
         if f.is_empty() {
-            // An offset gap up to the log end: nothing more to read.
+            assert!(!dense, "read({off}) of {start}..{end} is empty");
+            // An offset gap between segments, up to the log end: nothing more to read.
             return;
         }
         let mut prev = off - 1;
