@@ -1071,7 +1071,6 @@ fn signed_segment_names_are_foreign() {
 /// never as an empty read below the log end (a consumer would wait there forever with
 /// lag and no error) nor as an offset outside the log from `offset_for_timestamp`.
 #[test]
-#[ignore = "bug: a damaged batch base offset after a clean close gives empty reads below the log end and out-of-log offsets_for_times"]
 fn a_damaged_base_offset_is_corrupt_not_an_empty_read() {
     use brooklet::format::RecordIn;
     use brooklet::storage::{LogConfig, PartitionLog};

@@ -467,21 +467,42 @@ impl PartitionLog {
         let first = segs
             .partition_point(|s| s.base_offset <= offset)
             .saturating_sub(1);
-        for seg in &segs[first..] {
+        for (i, seg) in segs.iter().enumerate().skip(first) {
+            // A sealed segment's batches end before the next segment begins.
+            let ceiling = segs.get(i + 1).map_or(i64::MAX, |n| n.base_offset);
             let bytes = seg.log.bytes();
             let Some(pos) = seg.position_of(bytes, offset)? else {
                 continue;
             };
             let mut stop = pos;
             let mut next = offset;
+            let mut prev_last = None;
             while stop < bytes.len() && (stop == pos || stop - pos < max_bytes) {
                 let h = seg.header_at(bytes, stop)?;
+                seg.check_order(stop, &h, prev_last)?;
                 // A batch appended after `end` was loaded may already be in the
                 // segment: stay below the end this read started from, so a reader
-                // never moves past what log_end_offset() reports.
+                // never moves past what log_end_offset() reports. Appends are dense,
+                // so such a batch starts exactly at `end`; one starting past it (or
+                // the first batch, which must hold `offset < end`) is damaged.
+                if h.base_offset > end
+                    || (stop == pos && h.base_offset >= end)
+                    || h.last_offset() >= ceiling
+                {
+                    return Err(Error::corrupt(
+                        &seg.log_path,
+                        stop as u64,
+                        format!(
+                            "batch offsets {}..={} are past the log end {end} or the next segment",
+                            h.base_offset,
+                            h.last_offset()
+                        ),
+                    ));
+                }
                 if stop + h.total_len() > bytes.len() || h.base_offset >= end {
                     break;
                 }
+                prev_last = Some(h.last_offset());
                 if stop > pos && stop + h.total_len() - pos > max_bytes {
                     break;
                 }
@@ -507,14 +528,33 @@ impl PartitionLog {
     /// [`Error::Corrupt`] when a batch on the way is damaged.
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
         let start = self.log_start_offset();
+        let end = self.log_end_offset();
         for seg in self.segments().iter() {
             if seg.max_timestamp() < timestamp {
                 continue;
             }
             let bytes = seg.log.bytes();
             let mut pos = seg.search_start_for_timestamp(bytes, timestamp)?;
+            let mut prev_last = None;
             while pos < bytes.len() {
                 let h = seg.header_at(bytes, pos)?;
+                seg.check_order(pos, &h, prev_last)?;
+                if h.base_offset >= end {
+                    // Appended after `end` was loaded (dense appends start exactly at
+                    // `end`), or damaged.
+                    if h.base_offset > end {
+                        return Err(Error::corrupt(
+                            &seg.log_path,
+                            pos as u64,
+                            format!(
+                                "batch base offset {} is past the log end {end}",
+                                h.base_offset
+                            ),
+                        ));
+                    }
+                    return Ok(None);
+                }
+                prev_last = Some(h.last_offset());
                 if h.max_timestamp >= timestamp && !h.is_control() && h.last_offset() >= start {
                     let batch = Batch::parse(&bytes[pos..])
                         .map_err(|e| Error::corrupt(&seg.log_path, pos as u64, e.to_string()))?;

@@ -85,14 +85,45 @@ impl Segment {
             .index
             .lookup(rel, bytes.len())
             .map_or(0, |(_, p)| p as usize);
+        let mut prev_last = None;
         while pos < bytes.len() {
             let h = self.header_at(bytes, pos)?;
+            self.check_order(pos, &h, prev_last)?;
             if h.last_offset() >= offset {
                 return Ok(Some(pos));
             }
+            prev_last = Some(h.last_offset());
             pos += h.total_len();
         }
         Ok(None)
+    }
+
+    /// Checks that the batch at `pos` starts inside this segment and after the batch
+    /// before it (which ended at `prev_last`). A batch's base offset is outside its CRC,
+    /// as in Kafka, so bit rot there is caught only by this ordering: served as is, it
+    /// would skip or repeat records, or hide the rest of the segment from readers.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] naming the file and byte position.
+    pub(crate) fn check_order(
+        &self,
+        pos: usize,
+        h: &BatchHeader,
+        prev_last: Option<i64>,
+    ) -> Result<()> {
+        let floor = prev_last.map_or(self.base_offset, |p| p.saturating_add(1));
+        if h.base_offset < floor || h.last_offset() < h.base_offset {
+            return Err(Error::corrupt(
+                &self.log_path,
+                pos as u64,
+                format!(
+                    "batch offsets {}..={} out of order: expected a base offset of at least {floor}",
+                    h.base_offset,
+                    h.last_offset()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Byte position from which to search for the first record with a timestamp
