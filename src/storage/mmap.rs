@@ -28,6 +28,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use memmap2::{Advice, MmapOptions, MmapRaw};
 
+use super::io::Op;
+
 /// A shared mapping of a file, readable below its `committed` watermark.
 #[derive(Debug)]
 pub(crate) struct MappedRegion {
@@ -39,7 +41,9 @@ pub(crate) struct MappedRegion {
 
 impl MappedRegion {
     /// Maps the first `len` bytes of `file` read-only; all of them are readable.
+    #[track_caller]
     pub(crate) fn map_read_only(file: &File, len: usize) -> io::Result<Arc<MappedRegion>> {
+        super::io::check(Op::Plain)?;
         let raw = if len == 0 {
             None
         } else {
@@ -54,11 +58,13 @@ impl MappedRegion {
 
     /// Maps the first `len` bytes of `file` read-write; `[0, committed)` is readable and
     /// the returned writer owns the rest. `file` must be at least `len` bytes long.
+    #[track_caller]
     pub(crate) fn map_writable(
         file: &File,
         len: usize,
         committed: usize,
     ) -> io::Result<(Arc<MappedRegion>, RegionWriter)> {
+        super::io::check(Op::Plain)?;
         if committed > len {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -120,7 +126,9 @@ impl MappedRegion {
     }
 
     /// Writes `[from, to)` of the mapping back to the file and waits (msync MS_SYNC).
+    #[track_caller]
     pub(crate) fn flush_range(&self, from: usize, to: usize) -> io::Result<()> {
+        super::io::check(Op::Sync)?;
         let Some(raw) = &self.raw else { return Ok(()) };
         let to = to.min(self.len);
         if from >= to {
@@ -170,7 +178,9 @@ impl RegionWriter {
 
 /// Reserves real disk blocks for `[0, len)` of `file` (posix_fallocate), so that writes
 /// through a mapping never hit a full disk as SIGBUS: ENOSPC surfaces here instead.
+#[track_caller]
 pub(crate) fn allocate(file: &File, len: u64) -> io::Result<()> {
+    super::io::check(Op::Space)?;
     if len == 0 {
         return Ok(());
     }

@@ -8,12 +8,12 @@
 //! bad batch inside a sealed segment is [`Error::Corrupt`], never skipped.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::config::LogConfig;
 use super::index::{OFFSET_ENTRY, TIME_ENTRY, decode_offset_entry, decode_time_entry};
+use super::io as fs;
 use super::mmap::MappedRegion;
 use super::segment::{Restored, peek_header, valid_offset_entries, valid_time_entries};
 use crate::error::{Error, Result};
@@ -56,11 +56,11 @@ pub(crate) fn recover_active(
     };
     let idx_path = log_path.with_extension("index");
     let time_path = log_path.with_extension("timeindex");
-    let log_len = log_file.metadata().map_err(io(log_path))?.len() as usize;
+    let log_len = fs::len(log_file).map_err(io(log_path))? as usize;
     let log = MappedRegion::map_read_only(log_file, log_len).map_err(io(log_path))?;
-    let idx_len = index_file.metadata().map_err(io(&idx_path))?.len() as usize;
+    let idx_len = fs::len(index_file).map_err(io(&idx_path))? as usize;
     let idx = MappedRegion::map_read_only(index_file, idx_len).map_err(io(&idx_path))?;
-    let time_len = time_file.metadata().map_err(io(&time_path))?.len() as usize;
+    let time_len = fs::len(time_file).map_err(io(&time_path))? as usize;
     let time = MappedRegion::map_read_only(time_file, time_len).map_err(io(&time_path))?;
     let bytes = log.bytes();
 
@@ -85,31 +85,29 @@ pub(crate) fn recover_active(
     if scan.end < log_len {
         // Cut everything after the valid end; the caller re-allocates zeroed blocks, so
         // no stale batch can reappear after a later crash.
-        log_file.set_len(scan.end as u64).map_err(io(log_path))?;
+        fs::set_len(log_file, scan.end as u64).map_err(io(log_path))?;
         if dirty_end > scan.end {
-            log_file.sync_all().map_err(io(log_path))?;
+            fs::sync_all(log_file).map_err(io(log_path))?;
         }
     }
     let idx_used = scan.index_entries * OFFSET_ENTRY;
-    index_file.set_len(idx_used as u64).map_err(io(&idx_path))?;
+    fs::set_len(index_file, idx_used as u64).map_err(io(&idx_path))?;
     let mut at = idx_used as u64;
     for (rel, pos) in &scan.new_index {
         let mut e = [0u8; OFFSET_ENTRY];
         e[..4].copy_from_slice(&rel.to_be_bytes());
         e[4..].copy_from_slice(&pos.to_be_bytes());
-        index_file.write_all_at(&e, at).map_err(io(&idx_path))?;
+        fs::write_all_at(index_file, &e, at).map_err(io(&idx_path))?;
         at += OFFSET_ENTRY as u64;
     }
     let time_used = scan.time_entries * TIME_ENTRY;
-    time_file
-        .set_len(time_used as u64)
-        .map_err(io(&time_path))?;
+    fs::set_len(time_file, time_used as u64).map_err(io(&time_path))?;
     let mut at = time_used as u64;
     for (ts, rel) in &scan.new_time {
         let mut e = [0u8; TIME_ENTRY];
         e[..8].copy_from_slice(&ts.to_be_bytes());
         e[8..].copy_from_slice(&rel.to_be_bytes());
-        time_file.write_all_at(&e, at).map_err(io(&time_path))?;
+        fs::write_all_at(time_file, &e, at).map_err(io(&time_path))?;
         at += TIME_ENTRY as u64;
     }
     Ok(Restored {
@@ -377,9 +375,9 @@ pub(crate) fn load_sealed(
 }
 
 fn map_ro_opt(path: &Path) -> Result<Option<Arc<MappedRegion>>> {
-    match File::open(path) {
+    match fs::open(path) {
         Ok(f) => {
-            let len = f.metadata().map_err(|e| Error::io(path, e))?.len() as usize;
+            let len = fs::len(&f).map_err(|e| Error::io(path, e))? as usize;
             Ok(Some(
                 MappedRegion::map_read_only(&f, len).map_err(|e| Error::io(path, e))?,
             ))
@@ -461,9 +459,9 @@ fn rebuild_indexes(
     let write = |ext: &str, data: &[u8]| -> Result<Arc<MappedRegion>> {
         let path: PathBuf = log_path.with_extension(ext);
         let tmp = log_path.with_extension(format!("{ext}.tmp"));
-        std::fs::write(&tmp, data).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
-        let f = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        fs::write(&tmp, data).map_err(|e| Error::io(&tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        let f = fs::open(&path).map_err(|e| Error::io(&path, e))?;
         MappedRegion::map_read_only(&f, data.len()).map_err(|e| Error::io(&path, e))
     };
     Ok((write("index", &idx)?, write("timeindex", &time)?))

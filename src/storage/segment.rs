@@ -5,6 +5,8 @@
 //! writer owns the one [`ActiveSegment`] that appends to the newest segment.
 
 use std::fs::{File, OpenOptions};
+
+use super::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -160,7 +162,7 @@ impl Segment {
             self.index_path(),
             self.time_index_path(),
         ] {
-            File::open(&p)?.sync_all()?;
+            io::sync_path(&p)?;
         }
         self.flushed
             .fetch_max(self.log.committed(), Ordering::AcqRel);
@@ -203,7 +205,7 @@ fn open_rw(path: &Path, create_new: bool) -> Result<File> {
     if create_new {
         o.create_new(true);
     }
-    o.open(path).map_err(|e| Error::io(path, e))
+    io::open_with(&o, create_new, path).map_err(|e| Error::io(path, e))
 }
 
 fn index_capacity(cfg: &LogConfig, entry: usize) -> usize {
@@ -229,13 +231,13 @@ impl ActiveSegment {
         let created = [log_path.clone(), idx_path.clone(), time_path.clone()];
         let undo = move |e: Error| {
             for p in &created {
-                let _ = std::fs::remove_file(p);
+                let _ = io::remove_file(p);
             }
             e
         };
         // A stale index from a crash during an earlier roll would hold wrong entries.
-        let _ = std::fs::remove_file(&idx_path);
-        let _ = std::fs::remove_file(&time_path);
+        let _ = io::remove_file(&idx_path);
+        let _ = io::remove_file(&time_path);
         let index_file = open_rw(&idx_path, true).map_err(&undo)?;
         let time_file = open_rw(&time_path, true).map_err(&undo)?;
         Self::map(
@@ -438,15 +440,9 @@ impl ActiveSegment {
         let seg = &self.seg;
         let idx_path = seg.index_path();
         let time_path = seg.time_index_path();
-        self.log_file
-            .set_len(log_len as u64)
-            .map_err(|e| Error::io(&seg.log_path, e))?;
-        self.index_file
-            .set_len(idx_len as u64)
-            .map_err(|e| Error::io(&idx_path, e))?;
-        self.time_file
-            .set_len(time_len as u64)
-            .map_err(|e| Error::io(&time_path, e))?;
+        io::set_len(&self.log_file, log_len as u64).map_err(|e| Error::io(&seg.log_path, e))?;
+        io::set_len(&self.index_file, idx_len as u64).map_err(|e| Error::io(&idx_path, e))?;
+        io::set_len(&self.time_file, time_len as u64).map_err(|e| Error::io(&time_path, e))?;
         let log = MappedRegion::map_read_only(&self.log_file, log_len)
             .map_err(|e| Error::io(&seg.log_path, e))?;
         let index = MappedRegion::map_read_only(&self.index_file, idx_len)
@@ -471,24 +467,25 @@ impl ActiveSegment {
         self.seg
             .flush()
             .map_err(|e| Error::io(&self.seg.log_path, e))?;
-        self.log_file
-            .sync_all()
-            .map_err(|e| Error::io(&self.seg.log_path, e))
+        io::sync_all(&self.log_file).map_err(|e| Error::io(&self.seg.log_path, e))
     }
 }
 
 fn open_or_create(path: &Path, report: &mut RecoveryReport) -> Result<File> {
-    match OpenOptions::new().read(true).write(true).open(path) {
+    match io::open_with(OpenOptions::new().read(true).write(true), false, path) {
         Ok(f) => Ok(f),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             report.rebuilt_indexes += 1;
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(path)
-                .map_err(|e| Error::io(path, e))
+            io::open_with(
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true),
+                true,
+                path,
+            )
+            .map_err(|e| Error::io(path, e))
         }
         Err(e) => Err(Error::io(path, e)),
     }
@@ -519,23 +516,17 @@ pub(crate) fn open_sealed(
     report: &mut RecoveryReport,
 ) -> Result<Arc<Segment>> {
     let log_path = dir.join(file_name(base_offset, "log"));
-    let log_file = File::open(&log_path).map_err(|e| Error::io(&log_path, e))?;
-    let len = log_file
-        .metadata()
-        .map_err(|e| Error::io(&log_path, e))?
-        .len() as usize;
+    let log_file = io::open(&log_path).map_err(|e| Error::io(&log_path, e))?;
+    let len = io::len(&log_file).map_err(|e| Error::io(&log_path, e))? as usize;
     let log = MappedRegion::map_read_only(&log_file, len).map_err(|e| Error::io(&log_path, e))?;
     let s = recovery::load_sealed(&log_path, &log, base_offset, cfg, unsealed, report)?;
     if s.trimmed_to < len {
         // A crash during a roll left the zero tail of preallocation: trim it now so the
         // file is plain concatenated batches again.
         drop(log);
-        let f = OpenOptions::new()
-            .write(true)
-            .open(&log_path)
+        let f = io::open_with(OpenOptions::new().write(true), false, &log_path)
             .map_err(|e| Error::io(&log_path, e))?;
-        f.set_len(s.trimmed_to as u64)
-            .map_err(|e| Error::io(&log_path, e))?;
+        io::set_len(&f, s.trimmed_to as u64).map_err(|e| Error::io(&log_path, e))?;
         return open_sealed(dir, base_offset, cfg, false, report);
     }
     Ok(Arc::new(Segment {
