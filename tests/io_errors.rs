@@ -36,6 +36,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 const EVENTS: &str = "events";
 const TABLE: &str = "table";
 const GROUP: &str = "g";
+const DOOMED: &str = "doomed";
 
 fn stress() -> bool {
     std::env::var_os("BROOKLET_STRESS").is_some_and(|v| v != "0")
@@ -96,6 +97,10 @@ struct Acked {
     poisoned: BTreeSet<(String, u32)>,
     /// Whether the topics exist for sure (their creation was acknowledged).
     topics_created: bool,
+    /// Whether `create_partitions(events, 3)` was acknowledged.
+    grew: bool,
+    /// Whether `delete_topic(doomed)` was acknowledged.
+    doomed_deleted: bool,
     errors: u64,
 }
 
@@ -196,6 +201,16 @@ fn scenario(dir: &Path, acked: &mut Acked, inj: &FaultInjection) {
         }
         acked.note(&r);
     }
+    let r = b.create_partitions(EVENTS, 3);
+    acked.grew = r.is_ok();
+    acked.note(&r);
+    let r = b.create_topic(DOOMED, TopicConfig::new(2).segment_bytes(4096));
+    acked.note(&r);
+    if r.is_ok() {
+        let r = b.delete_topic(DOOMED);
+        acked.doomed_deleted = r.is_ok();
+        acked.note(&r);
+    }
     let r = b.close();
     acked.note(&r);
 }
@@ -271,7 +286,21 @@ fn verify(dir: &Path, acked: &Acked, what: &str) {
             "{what}: acknowledged topics are gone: {topics:?}"
         );
     }
+    if acked.doomed_deleted {
+        assert!(
+            !topics.iter().any(|t| t == DOOMED),
+            "{what}: a deleted topic is back"
+        );
+    }
     if topics.iter().any(|t| t == EVENTS) {
+        let count = b.partition_count(EVENTS).unwrap();
+        assert!(
+            count == 2 || count == 3,
+            "{what}: events has {count} partitions"
+        );
+        if acked.grew {
+            assert_eq!(count, 3, "{what}: acknowledged create_partitions undone");
+        }
         for p in 0..2u32 {
             let log = b.partition_log(EVENTS, p).unwrap();
             let start = log.log_start_offset();
@@ -533,4 +562,179 @@ fn a_simulated_full_disk_fails_typed_and_writing_resumes_when_space_returns() {
     }
     eprintln!("io_errors disk full: {runs} runs");
     assert!(runs > 5, "only {runs} space-using operations");
+}
+
+/// Copies the files of `from` into `to` (a crash image when `from` is open).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
+}
+
+/// A directory as a crash leaves it, with what it acknowledged: both topics written
+/// with flush-before-ack across several segments, copied while the broker was open (no
+/// clean-shutdown marker), then a torn tail of garbage after the last batch of
+/// `events-0` and the offset index of a sealed segment of `events-1` gone.
+fn crash_image(dir: &Path) -> Acked {
+    let live = scratch();
+    let b = Broker::builder(live.path())
+        .maintenance_interval(Duration::from_secs(3600))
+        .open()
+        .unwrap();
+    let mut acked = Acked::default();
+    let events = TopicConfig::new(2)
+        .segment_bytes(4096)
+        .index_interval_bytes(512)
+        .flush(FlushPolicy::EveryAppend);
+    let table = TopicConfig::new(1)
+        .segment_bytes(1024)
+        .cleanup_policy(CleanupPolicy::Compact)
+        .flush(FlushPolicy::EveryAppend);
+    b.create_topic(EVENTS, events).unwrap();
+    b.create_topic(TABLE, table).unwrap();
+    acked.topics_created = true;
+    let producer = b.producer();
+    for i in 0..records() {
+        let p = (i % 2) as u32;
+        let m = producer
+            .send(
+                ProducerRecord::new(EVENTS)
+                    .partition(p)
+                    .value(event_value(i)),
+            )
+            .unwrap();
+        acked.events.insert((p, m.offset()), event_value(i));
+        let key = table_key(i);
+        acked.table_attempts.entry(key.clone()).or_default().push(i);
+        let m = producer
+            .send(
+                ProducerRecord::new(TABLE)
+                    .key(key.clone())
+                    .value(table_value(i)),
+            )
+            .unwrap();
+        acked.table.insert(key, (m.offset(), table_value(i)));
+    }
+    copy_tree(live.path(), dir);
+    b.close().unwrap();
+
+    let active = |p: &str| -> std::path::PathBuf {
+        let mut logs: Vec<_> = std::fs::read_dir(dir.join(p))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .collect();
+        logs.sort();
+        assert!(logs.len() >= 2, "{p} has {} segments", logs.len());
+        logs.pop().unwrap()
+    };
+    let log = active("events-0");
+    let mut bytes = std::fs::read(&log).unwrap();
+    // The end of the last batch: batches are framed by their length field (bytes
+    // 8..12, counting from byte 12); the preallocated rest is zeros.
+    let mut end = 0;
+    while end + 12 <= bytes.len() {
+        let len = i32::from_be_bytes(bytes[end + 8..end + 12].try_into().unwrap());
+        if len <= 0 {
+            break;
+        }
+        end += 12 + len as usize;
+    }
+    let torn = (end + 64).min(bytes.len());
+    bytes[end..torn].fill(0xab);
+    std::fs::write(&log, bytes).unwrap();
+    let mut sealed: Vec<_> = std::fs::read_dir(dir.join("events-1"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "index"))
+        .collect();
+    sealed.sort();
+    std::fs::remove_file(&sealed[0]).unwrap();
+    acked
+}
+
+/// Recovery from a crash image with every operation failing in turn: opening must fail
+/// cleanly or recover, and in the end (reopened without faults) lose nothing.
+fn recovery_sweep(persistent: bool) -> Sweep {
+    let image = scratch();
+    let image_acked = crash_image(image.path());
+    let mut s = Sweep::default();
+    for n in 1.. {
+        let dir = scratch();
+        copy_tree(image.path(), dir.path());
+        let what = format!(
+            "recovery, EIO {} from operation {n}",
+            if persistent { "for good" } else { "once" }
+        );
+        let mut acked = Acked {
+            events: image_acked.events.clone(),
+            table: image_acked.table.clone(),
+            table_attempts: image_acked.table_attempts.clone(),
+            topics_created: true,
+            ..Acked::default()
+        };
+        let (reached, sites) = {
+            let inj = FaultInjection::fail_nth(n, persistent, libc::EIO);
+            if let Ok(b) = Broker::open(dir.path()) {
+                let producer = b.producer();
+                for i in 1000..1004 {
+                    let p = (i % 2) as u32;
+                    let syncs = inj.fired_syncs() as usize;
+                    let r = producer.send(
+                        ProducerRecord::new(EVENTS)
+                            .partition(p)
+                            .value(event_value(i)),
+                    );
+                    check_poison(&mut acked, EVENTS, p, &r, data_sync_failed(&inj, syncs));
+                    if let Ok(m) = &r {
+                        acked.events.insert((p, m.offset()), event_value(i));
+                    }
+                    acked.note(&r);
+                }
+                let r = b.close();
+                acked.note(&r);
+            } else {
+                acked.errors += 1;
+            }
+            s.injected += inj.fired();
+            (inj.ops() >= n, inj.sites_failed())
+        };
+        s.runs += 1;
+        s.errors_reported += acked.errors;
+        s.sites_failed.extend(sites);
+        verify(dir.path(), &acked, &what);
+        if !reached {
+            s.ops_clean = n - 1;
+            break;
+        }
+    }
+    s
+}
+
+#[test]
+fn recovery_with_every_operation_failing_loses_nothing_acknowledged() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    for persistent in [false, true] {
+        let s = recovery_sweep(persistent);
+        report(
+            if persistent {
+                "recovery, EIO persistent"
+            } else {
+                "recovery, EIO once"
+            },
+            &s,
+        );
+        assert!(
+            s.ops_clean > 50,
+            "recovery did only {} operations",
+            s.ops_clean
+        );
+    }
 }
