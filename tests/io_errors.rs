@@ -37,6 +37,7 @@ const EVENTS: &str = "events";
 const TABLE: &str = "table";
 const GROUP: &str = "g";
 const DOOMED: &str = "doomed";
+const DELETE_BEFORE: i64 = 11;
 
 fn stress() -> bool {
     std::env::var_os("BROOKLET_STRESS").is_some_and(|v| v != "0")
@@ -177,9 +178,10 @@ fn scenario(dir: &Path, acked: &mut Acked, inj: &FaultInjection) {
         }
     }
     commit(&b, acked);
-    let del = b.delete_records(&TopicPartition::new(EVENTS, 0), 3);
+    // Past the first segment of events-0, which goes with it.
+    let del = b.delete_records(&TopicPartition::new(EVENTS, 0), DELETE_BEFORE);
     if del.is_ok() {
-        acked.deleted_before = Some(3);
+        acked.deleted_before = Some(DELETE_BEFORE);
     }
     acked.note(&del);
     let r = b.run_maintenance();
@@ -211,6 +213,32 @@ fn scenario(dir: &Path, acked: &mut Acked, inj: &FaultInjection) {
         acked.doomed_deleted = r.is_ok();
         acked.note(&r);
     }
+    let r = b.close();
+    acked.note(&r);
+    drop(b);
+
+    // A clean reopen, one more record, a clean close.
+    let b = match Broker::open(dir) {
+        Ok(b) => b,
+        Err(e) => {
+            acked.note::<()>(&Err(e));
+            return;
+        }
+    };
+    let syncs = inj.fired_syncs() as usize;
+    let value = event_value(n);
+    let r = b.producer().send(
+        ProducerRecord::new(EVENTS)
+            .partition(1)
+            .value(value.clone()),
+    );
+    // A new broker: poisoning from before the reopen is gone.
+    acked.poisoned.clear();
+    check_poison(acked, EVENTS, 1, &r, data_sync_failed(inj, syncs));
+    if let Ok(m) = &r {
+        acked.events.insert((1, m.offset()), value);
+    }
+    acked.note(&r);
     let r = b.close();
     acked.note(&r);
 }
@@ -308,7 +336,10 @@ fn verify(dir: &Path, acked: &Acked, what: &str) {
                 if let Some(d) = acked.deleted_before {
                     assert!(start >= d, "{what}: acknowledged delete_records undone");
                 }
-                assert!(start == 0 || start == 3, "{what}: log start {start}");
+                assert!(
+                    start == 0 || start == DELETE_BEFORE,
+                    "{what}: log start {start}"
+                );
             } else {
                 assert_eq!(start, 0, "{what}: events-1 lost its start");
             }
@@ -439,6 +470,18 @@ fn sweep(persistent: bool, errno: i32) -> Sweep {
 }
 
 fn report(name: &str, s: &Sweep) {
+    // For docs/reliability.md: the union of the sites over all sweeps.
+    if let Some(path) = std::env::var_os("BROOKLET_IO_SITES") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        for site in &s.sites_failed {
+            writeln!(f, "{site}").unwrap();
+        }
+    }
     eprintln!(
         "io_errors {name}: {} runs over {} file-system operations, {} faults injected, \
          {} errors reported, {} call sites failed",
@@ -595,6 +638,7 @@ fn crash_image(dir: &Path) -> Acked {
         .flush(FlushPolicy::EveryAppend);
     let table = TopicConfig::new(1)
         .segment_bytes(1024)
+        .index_interval_bytes(128)
         .cleanup_policy(CleanupPolicy::Compact)
         .flush(FlushPolicy::EveryAppend);
     b.create_topic(EVENTS, events).unwrap();
@@ -650,6 +694,19 @@ fn crash_image(dir: &Path) -> Acked {
     let torn = (end + 64).min(bytes.len());
     bytes[end..torn].fill(0xab);
     std::fs::write(&log, bytes).unwrap();
+    // The active segments' indexes are rebuilt from their batches: from nothing for
+    // events-0, appended to an emptied file for table-0.
+    std::fs::remove_file(log.with_extension("index")).unwrap();
+    std::fs::remove_file(log.with_extension("timeindex")).unwrap();
+    let table_log = active("table-0");
+    for ext in ["index", "timeindex"] {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(table_log.with_extension(ext))
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+    }
     let mut sealed: Vec<_> = std::fs::read_dir(dir.join("events-1"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -657,6 +714,22 @@ fn crash_image(dir: &Path) -> Acked {
         .collect();
     sealed.sort();
     std::fs::remove_file(&sealed[0]).unwrap();
+    // A crash during a roll: the newest sealed segment still has its zero tail.
+    let last_sealed = sealed[sealed.len() - 2].with_extension("log");
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&last_sealed)
+        .unwrap();
+    f.set_len(f.metadata().unwrap().len() + 4096).unwrap();
+    // Leftovers of interrupted writes: topic metadata, an index rebuild, a compaction
+    // pass that never committed, and a committed swap with nothing left to rename.
+    std::fs::write(dir.join("topics/gone.topic.tmp"), "partial").unwrap();
+    std::fs::write(dir.join("events-1/00000000000000000000.index.tmp"), "x").unwrap();
+    std::fs::write(dir.join("events-0/00000000000000000000.log.cleaned"), "x").unwrap();
+    std::fs::write(dir.join("table-0/compaction.swap"), "0\n").unwrap();
+    // A partition directory of a topic whose deletion was interrupted.
+    std::fs::create_dir_all(dir.join("gone-0")).unwrap();
+    std::fs::write(dir.join("gone-0/00000000000000000000.log"), "").unwrap();
     acked
 }
 
