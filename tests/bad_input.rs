@@ -200,6 +200,19 @@ fn bad_configs_are_refused_naming_the_setting() {
         names(&e, &["`t`", "2 partitions"]);
     }
     assert_eq!(b.partition_count("t").unwrap(), 2);
+    // The offsets topic keeps its partition count: each group's partition is its id's
+    // hash modulo the count (Kafka's TopicCommand refuses this too).
+    let mut c = b.consumer(brooklet::ConsumerConfig::new().group_id("g"));
+    c.commit_sync_offsets(&[(
+        brooklet::TopicPartition::new("t", 0),
+        brooklet::OffsetAndMetadata::new(1),
+    )])
+    .unwrap();
+    let before = b.partition_count("__consumer_offsets").unwrap();
+    let e = err(b.create_partitions("__consumer_offsets", before + 8));
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    names(&e, &["`__consumer_offsets`", "cannot be changed"]);
+    assert_eq!(b.partition_count("__consumer_offsets").unwrap(), before);
     // The directory itself: a plain file where the data directory should be.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("not-a-dir");

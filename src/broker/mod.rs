@@ -439,9 +439,17 @@ impl Broker {
     ///
     /// # Errors
     /// [`Error::UnknownTopic`]; [`Error::InvalidArgument`] when `total` is not larger
-    /// than the current count; [`Error::Io`]; [`Error::Closed`].
+    /// than the current count, or for an internal topic (`__consumer_offsets`: Kafka
+    /// refuses it too); [`Error::Io`]; [`Error::Closed`].
     pub fn create_partitions(&self, name: &str, total: u32) -> Result<()> {
         self.check_open()?;
+        if name.starts_with(INTERNAL_PREFIX) {
+            // As Kafka's TopicCommand: a group's offsets partition is its id's hash
+            // modulo the count, so a new count strands every group's commits.
+            return Err(Error::InvalidArgument(format!(
+                "the number of partitions of internal topic `{name}` cannot be changed"
+            )));
+        }
         let _admin = self.inner.admin.lock();
         let topic = self.topic(name)?;
         let mut config = topic.config.read().clone();

@@ -69,6 +69,11 @@ pub(crate) fn recover_active(
         // A clean close trims the file to its last batch; anything else means the
         // marker lies (or the file was touched): validate everything properly.
         scan = scan_active(bytes, idx.bytes(), time.bytes(), base, cfg, true);
+    } else if clean && !last_time_entry_agrees(bytes, idx.bytes(), time.bytes(), base) {
+        // The segment's largest timestamp comes from its last time entry, and time
+        // retention trusts it: a missing or wrong one (a file lost or damaged while
+        // closed) is rebuilt from the batches, as Kafka rebuilds a bad index.
+        scan = scan_active(bytes, idx.bytes(), &[], base, cfg, true);
     }
     if scan.index_entries * OFFSET_ENTRY != idx_len || !scan.new_index.is_empty() {
         report.rebuilt_indexes +=
@@ -279,6 +284,60 @@ pub(crate) struct Sealed {
     pub(crate) time_index: Arc<MappedRegion>,
 }
 
+/// Whether the last entry of `time` (a whole-entry prefix is used) agrees with the
+/// log `bytes`: the batch holding its offset has exactly its timestamp as largest (each
+/// entry records the largest timestamp so far and the offset of the record that has
+/// it). True for an empty log without entries; false for a log without entries.
+pub(crate) fn last_time_entry_agrees(bytes: &[u8], idx: &[u8], time: &[u8], base: i64) -> bool {
+    let n = time.len() / TIME_ENTRY;
+    if n == 0 {
+        return bytes.iter().all(|&b| b == 0);
+    }
+    let (ts, rel) = decode_time_entry(&time[(n - 1) * TIME_ENTRY..]);
+    batch_max_timestamp_at(bytes, idx, base, base + rel as i64) == Some(ts)
+}
+
+/// The largest timestamp of the batch holding `offset`, found from the offset index
+/// entry before it (or the segment start); `None` when no batch holds it.
+pub(crate) fn batch_max_timestamp_at(
+    bytes: &[u8],
+    idx: &[u8],
+    base: i64,
+    offset: i64,
+) -> Option<i64> {
+    let entries = idx.len() / OFFSET_ENTRY;
+    let entry = |i: usize| decode_offset_entry(&idx[i * OFFSET_ENTRY..]);
+    let (mut lo, mut hi) = (0usize, entries);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if base + (entry(mid).0 as i64) < offset {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    let mut pos = match lo.checked_sub(1).map(entry) {
+        // Only an entry that matches its batch is a safe place to start.
+        Some((rel, p))
+            if peek_header(bytes, p as usize)
+                .is_some_and(|h| h.last_offset() == base + rel as i64) =>
+        {
+            p as usize
+        }
+        _ => 0,
+    };
+    while let Some(h) = peek_header(bytes, pos) {
+        if h.total_len() > bytes.len() - pos || h.base_offset > offset {
+            return None;
+        }
+        if h.last_offset() >= offset {
+            return Some(h.max_timestamp);
+        }
+        pos += h.total_len();
+    }
+    None
+}
+
 /// Loads a sealed segment's metadata, rebuilding its indexes when they are damaged.
 pub(crate) fn load_sealed(
     log_path: &Path,
@@ -307,6 +366,7 @@ pub(crate) fn load_sealed(
         let b = t.bytes();
         b.len() % TIME_ENTRY == 0
             && valid_time_entries(b, i32::MAX as i64, false) == b.len() / TIME_ENTRY
+            && last_time_entry_agrees(bytes, index.as_ref().map_or(&[], |i| i.bytes()), b, base)
     });
     let (index, time_index) = match (index, time_index) {
         // A segment past the recovery point is validated whole and its indexes rebuilt:

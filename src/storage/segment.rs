@@ -83,10 +83,17 @@ impl Segment {
     /// when every published batch ends before `offset`.
     pub(crate) fn position_of(&self, bytes: &[u8], offset: i64) -> Result<Option<usize>> {
         let rel = offset - self.base_offset;
-        let mut pos = self
-            .index
-            .lookup(rel, bytes.len())
-            .map_or(0, |(_, p)| p as usize);
+        // An index entry is a hint: one that does not match its batch (damaged while
+        // closed; Kafka would serve from it) is ignored and the walk starts at byte 0.
+        let mut pos = match self.index.lookup(rel, bytes.len()) {
+            Some((e, p))
+                if peek_header(bytes, p as usize)
+                    .is_some_and(|h| h.last_offset() == self.base_offset + e as i64) =>
+            {
+                p as usize
+            }
+            _ => 0,
+        };
         let mut prev_last = None;
         while pos < bytes.len() {
             let h = self.header_at(bytes, pos)?;
@@ -133,9 +140,18 @@ impl Segment {
     pub(crate) fn search_start_for_timestamp(&self, bytes: &[u8], ts: i64) -> Result<usize> {
         match self.time_index.last_before(ts) {
             None => Ok(0),
-            Some((_, rel)) => Ok(self
-                .position_of(bytes, self.base_offset + rel as i64)?
-                .unwrap_or(bytes.len())),
+            Some((entry_ts, rel)) => {
+                let Some(pos) = self.position_of(bytes, self.base_offset + rel as i64)? else {
+                    return Ok(bytes.len());
+                };
+                // The entry's offset holds the largest timestamp so far, so its batch
+                // has exactly that largest timestamp; else the entry is damaged and the
+                // search starts at the segment's first batch.
+                let h = self.header_at(bytes, pos)?;
+                let agrees =
+                    h.base_offset <= self.base_offset + rel as i64 && h.max_timestamp == entry_ts;
+                Ok(if agrees { pos } else { 0 })
+            }
         }
     }
 
