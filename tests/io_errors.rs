@@ -811,3 +811,82 @@ fn recovery_with_every_operation_failing_loses_nothing_acknowledged() {
         );
     }
 }
+
+/// Found by the long sweep (`BROOKLET_STRESS=1`, EIO for good from operation 480): a
+/// roll created the next segment's files, failed, and could not remove them; a smaller
+/// record still fit in the old segment, so at the next open the empty leftover began
+/// below the old segment's end and the directory would not open (`Corrupt`). An
+/// empty segment that starts inside its predecessor is now removed at open, whether
+/// it is the newest segment or one in the middle.
+#[test]
+fn an_empty_leftover_of_a_failed_roll_does_not_block_open() {
+    use brooklet::format::RecordIn;
+    use brooklet::storage::{LogConfig, PartitionLog};
+    for (leftover_last, preallocated) in [(true, false), (true, true), (false, true)] {
+        let d = scratch();
+        let dir = d.path().join("t-0");
+        let config = LogConfig {
+            segment_bytes: 4096,
+            ..LogConfig::default()
+        };
+        let log = PartitionLog::open(&dir, config.clone()).unwrap();
+        let value = vec![b'v'; 300];
+        let rec = RecordIn {
+            key: None,
+            value: Some(&value),
+            timestamp: 1,
+            headers: &[],
+        };
+        let mut n = 0;
+        while log.segment_count() < 3 {
+            log.append(&[rec]).unwrap();
+            n += 1;
+        }
+        for _ in 0..3 {
+            log.append(&[rec]).unwrap();
+            n += 1;
+        }
+        log.close().unwrap();
+        drop(log);
+        let mut logs: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .collect();
+        logs.sort();
+        assert_eq!(logs.len(), 3);
+        // A leftover starting one offset before the end of the segment it follows: the
+        // newest (active) one, or the first.
+        let second_base: i64 = logs[1]
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let base = if leftover_last {
+            n - 1
+        } else {
+            second_base - 1
+        };
+        let stem = dir.join(format!("{base:020}"));
+        let len = if preallocated { 4096 } else { 0 };
+        for ext in ["log", "index", "timeindex"] {
+            let f = std::fs::File::create(stem.with_extension(ext)).unwrap();
+            f.set_len(len).unwrap();
+        }
+        let log = PartitionLog::open(&dir, config.clone()).unwrap_or_else(|e| {
+            panic!("leftover at {base} (last: {leftover_last}): open fails: {e}")
+        });
+        assert_eq!(log.log_end_offset(), n);
+        let mut next = 0;
+        while next < n {
+            for r in log.read(next, 1 << 20).unwrap().records() {
+                assert_eq!(r.unwrap().offset(), next);
+                next += 1;
+            }
+        }
+        assert!(!stem.with_extension("log").exists(), "leftover kept");
+        assert_eq!(log.append(&[rec]).unwrap().base_offset, n);
+    }
+}

@@ -269,6 +269,13 @@ pub(crate) fn write_synced(path: &Path, data: &[u8]) -> io::Result<()> {
     sync_all(&f)
 }
 
+/// Reads a whole file.
+#[track_caller]
+pub(crate) fn read(path: &Path) -> io::Result<Vec<u8>> {
+    check(Op::Plain)?;
+    std::fs::read(path)
+}
+
 /// Reads a whole file as UTF-8.
 #[track_caller]
 pub(crate) fn read_to_string(path: &Path) -> io::Result<String> {

@@ -41,6 +41,22 @@ fn read_offset_file(dir: &Path, name: &str) -> Result<Option<i64>> {
     }
 }
 
+/// Whether segment `base` is the leftover of a roll that failed half-way (its files
+/// created, then an error, then their removal failed too) while the previous segment
+/// went on taking appends: it starts below the previous segment's end and holds no
+/// batch. Any other overlap is corruption, reported by `open`.
+fn is_failed_roll(dir: &Path, before: &[Arc<Segment>], base: i64) -> Result<bool> {
+    let Some(prev) = before.last() else {
+        return Ok(false);
+    };
+    if base >= prev.next_offset() {
+        return Ok(false);
+    }
+    let path = dir.join(segment::file_name(base, "log"));
+    let bytes = io::read(&path).map_err(|e| Error::io(&path, e))?;
+    Ok(bytes.iter().all(|&b| b == 0))
+}
+
 fn read_log_start(dir: &Path) -> Result<Option<i64>> {
     read_offset_file(dir, LOG_START)
 }
@@ -210,6 +226,10 @@ impl PartitionLog {
             Some((&last, sealed)) => {
                 let mut active_base = last;
                 for (i, &base) in sealed.iter().enumerate() {
+                    if is_failed_roll(&dir, &segments, base)? {
+                        remove_segment_files(&dir, base)?;
+                        continue;
+                    }
                     let validate = base >= recovery_point;
                     let cut_before = report.truncated_bytes;
                     let seg = segment::open_sealed(&dir, base, &config, validate, &mut report)?;
@@ -224,6 +244,12 @@ impl PartitionLog {
                         break;
                     }
                     segments.push(seg);
+                }
+                if active_base == last && is_failed_roll(&dir, &segments, last)? {
+                    remove_segment_files(&dir, last)?;
+                    if let Some(prev) = segments.pop() {
+                        active_base = prev.base_offset;
+                    }
                 }
                 let trusted = clean && active_base == last;
                 ActiveSegment::open(&dir, active_base, &config, bg, trusted, &mut report)?
