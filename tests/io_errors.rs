@@ -820,6 +820,8 @@ fn recovery_with_every_operation_failing_loses_nothing_acknowledged() {
 /// it is the newest segment or one in the middle.
 #[test]
 fn an_empty_leftover_of_a_failed_roll_does_not_block_open() {
+    // No faults here, but another test's would reach this one's files.
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     use brooklet::format::RecordIn;
     use brooklet::storage::{LogConfig, PartitionLog};
     for (leftover_last, preallocated) in [(true, false), (true, true), (false, true)] {
