@@ -97,7 +97,7 @@ impl Broker {
                     .partition_log(tp.topic(), tp.partition())
                     .map_or(o.offset, |l| l.log_end_offset());
                 GroupPartitionOffset {
-                    lag: (end - o.offset).max(0),
+                    lag: end.saturating_sub(o.offset).max(0),
                     log_end_offset: end,
                     committed: o.offset,
                     partition: tp,

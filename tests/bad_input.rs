@@ -200,6 +200,19 @@ fn bad_configs_are_refused_naming_the_setting() {
         names(&e, &["`t`", "2 partitions"]);
     }
     assert_eq!(b.partition_count("t").unwrap(), 2);
+    // The offsets topic keeps its partition count: each group's partition is its id's
+    // hash modulo the count (Kafka's TopicCommand refuses this too).
+    let mut c = b.consumer(brooklet::ConsumerConfig::new().group_id("g"));
+    c.commit_sync_offsets(&[(
+        brooklet::TopicPartition::new("t", 0),
+        brooklet::OffsetAndMetadata::new(1),
+    )])
+    .unwrap();
+    let before = b.partition_count("__consumer_offsets").unwrap();
+    let e = err(b.create_partitions("__consumer_offsets", before + 8));
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    names(&e, &["`__consumer_offsets`", "cannot be changed"]);
+    assert_eq!(b.partition_count("__consumer_offsets").unwrap(), before);
     // The directory itself: a plain file where the data directory should be.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("not-a-dir");
@@ -1071,7 +1084,6 @@ fn signed_segment_names_are_foreign() {
 /// never as an empty read below the log end (a consumer would wait there forever with
 /// lag and no error) nor as an offset outside the log from `offset_for_timestamp`.
 #[test]
-#[ignore = "bug: a damaged batch base offset after a clean close gives empty reads below the log end and out-of-log offsets_for_times"]
 fn a_damaged_base_offset_is_corrupt_not_an_empty_read() {
     use brooklet::format::RecordIn;
     use brooklet::storage::{LogConfig, PartitionLog};

@@ -97,15 +97,6 @@ fn replay_open_bugs(target: &str, body: fn(&[u8])) {
     );
 }
 
-/// A batch base offset damaged after a clean close: the read below the log end is
-/// empty instead of `Corrupt`, and `offset_for_timestamp` returns an offset outside the
-/// log (see `tests/bad_input.rs::a_damaged_base_offset_is_corrupt_not_an_empty_read`).
-#[test]
-#[ignore = "bug: a damaged batch base offset after a clean close gives empty reads below the log end"]
-fn segment_recovery_open_bugs() {
-    replay_open_bugs("segment_recovery", segment_recovery_body::run);
-}
-
 /// Index files edited after a clean close are trusted as long as each entry looks
 /// plausible: a `.index` entry whose relative offset is below its batch's makes a read
 /// skip records; a lowered `.timeindex` timestamp in a sealed segment makes

@@ -26,15 +26,15 @@
 //! (`abs(javaHashCode(group)) % 4`), with a flag to misplace them. Phase 2 uses the
 //! API: 0, 6 `commit_group_offsets`, 1 `Consumer::commit_sync_offsets`,
 //! 2 `delete_group`, 3 `reset_group_offsets`, 4 check, 5 close, reopen and check,
-//! 7 `create_partitions` of `__consumer_offsets` (up to 12; then a commit). At the end
+//! 7 `create_partitions` of `__consumer_offsets` (refused). At the end
 //! the broker is closed, reopened and checked once more. Across every reopen in phase
 //! 2 the offsets served before the close must be served after it (unless records were
 //! misplaced by hand in phase 1).
 //!
 //! Known bugs, while they are open, can be let through so that a fuzzing run finds
 //! new ones: with `BROOKLET_FUZZ_ALLOW=lag_overflow`, `list_group_offsets` is not
-//! called for a group with a stored offset whose lag overflows an i64 (it panics on
-//! the overflow in debug builds; `fuzz/regressions/offsets_store/bug_*`).
+//! called for a group with a stored offset whose lag overflows an i64 (it panicked on
+//! the overflow in debug builds).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -243,13 +243,9 @@ struct Model {
     live: Option<BTreeMap<Key, Val>>,
     /// Groups the open broker's coordinator knows (a consumer was made for them).
     known: BTreeSet<String>,
-    /// Partitions the open store spreads groups over (its count when it opened).
-    route: usize,
     /// Some record is not in its group's partition (hand-made): a commit may then be
     /// shadowed at the next replay by the misplaced record in a later partition.
     misplaced: bool,
-    /// `create_partitions` grew `__consumer_offsets`.
-    grown: bool,
 }
 
 impl Model {
@@ -330,11 +326,9 @@ fn reopen(b: Broker, dir: &Path, m: &mut Model) -> Broker {
     b.close().unwrap();
     drop(b);
     let b = open(dir);
-    m.route = m.parts.len();
     m.live = m.replay();
     m.known.clear();
-    let known_bug = m.grown && allowed("grown_offsets_topic");
-    if !m.misplaced && !known_bug {
+    if !m.misplaced {
         assert_eq!(
             m.live, before,
             "committed offsets before a clean close and after the reopen"
@@ -412,9 +406,7 @@ pub fn run(data: &[u8]) {
         user_records,
         live: Some(BTreeMap::new()),
         known: BTreeSet::new(),
-        route: 4,
         misplaced: false,
-        grown: false,
     };
 
     // Phase 0: a broker with the user topic and an empty offsets store.
@@ -542,13 +534,16 @@ pub fn run(data: &[u8]) {
             3 => reset(&b, &mut m, &mut input, op, g),
             4 => check(&b, &mut m),
             5 => b = reopen(b, &dir, &mut m),
-            7 if m.parts.len() < 12 => {
-                let n = m.parts.len() + 1 + (op >> 3 & 3) as usize;
-                b.create_partitions(OFFSETS, n as u32)
-                    .unwrap_or_else(|e| panic!("create_partitions({OFFSETS}, {n}): {e}"));
-                m.parts.resize(n, Vec::new());
-                m.grown = true;
-                assert_eq!(b.partition_count(OFFSETS).unwrap(), n as u32);
+            7 => {
+                // A group's partition is its id's hash modulo the count: the count of
+                // the offsets topic cannot change (as in Kafka).
+                let n = m.parts.len() as u32 + 1 + u32::from(op >> 3 & 3);
+                let r = b.create_partitions(OFFSETS, n);
+                assert!(
+                    matches!(r, Err(Error::InvalidArgument(_))),
+                    "create_partitions({OFFSETS}, {n}): {r:?}"
+                );
+                assert_eq!(b.partition_count(OFFSETS).unwrap(), 4);
             }
             _ => admin_commit(&b, &mut m, &mut input, op, g),
         }
@@ -564,7 +559,7 @@ pub fn run(data: &[u8]) {
 /// partition), as the store does.
 fn committed_in_model(m: &mut Model, g: &str, offsets: Vec<(Key, Val)>) {
     for (k, v) in offsets {
-        m.parts[home(g, m.route)].push(MRec::Known(k.clone(), Some(v.clone())));
+        m.parts[home(g, 4)].push(MRec::Known(k.clone(), Some(v.clone())));
         m.live.as_mut().unwrap().insert(k, v);
     }
 }
@@ -652,7 +647,7 @@ fn delete_group(b: &Broker, m: &mut Model, g: &str) {
     } else {
         r.unwrap_or_else(|e| panic!("delete_group({g:?}): {e}"));
         for (k, _) in offsets {
-            m.parts[home(g, m.route)].push(MRec::Known(k.clone(), None));
+            m.parts[home(g, 4)].push(MRec::Known(k.clone(), None));
             m.live.as_mut().unwrap().remove(&k);
         }
         m.known.remove(g);

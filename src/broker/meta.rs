@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::config::{CleanupPolicy, TopicConfig};
 use crate::error::{Error, Result};
 use crate::format::TimestampType;
-use crate::storage::FlushPolicy;
+use crate::storage::{FlushPolicy, io};
 
 const MAGIC_LINE: &str = "brooklet-topic v1";
 
@@ -149,28 +149,20 @@ pub(crate) fn write(dir: &Path, name: &str, c: &TopicConfig) -> Result<()> {
     let tdir = topics_dir(dir);
     let path = meta_path(dir, name);
     let tmp = tdir.join(format!("{name}.topic.tmp"));
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(encode(name, c).as_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(|e| Error::io(&tmp, e))?;
-    }
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    io::write_synced(&tmp, encode(name, c).as_bytes()).map_err(|e| Error::io(&tmp, e))?;
+    io::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
     sync_dir(&tdir)
 }
 
 /// Removes a topic's metadata durably.
 pub(crate) fn remove(dir: &Path, name: &str) -> Result<()> {
     let path = meta_path(dir, name);
-    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+    io::remove_file(&path).map_err(|e| Error::io(&path, e))?;
     sync_dir(&topics_dir(dir))
 }
 
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    std::fs::File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io(dir, e))
+    io::sync_path(dir).map_err(|e| Error::io(dir, e))
 }
 
 /// Kafka's topic name rules: 1-249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.

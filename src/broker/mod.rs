@@ -9,7 +9,7 @@ pub use maintenance::MaintenanceReport;
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +24,7 @@ use crate::group::coordinator::Groups;
 use crate::group::offsets::OffsetStore;
 use crate::producer::Producer;
 use crate::record::TopicPartition;
-use crate::storage::{Background, PartitionLog};
+use crate::storage::{Background, PartitionLog, io};
 
 /// Prefix of internal topics (`__consumer_offsets`, ...), as in Kafka.
 pub(crate) const INTERNAL_PREFIX: &str = "__";
@@ -203,13 +203,13 @@ impl Broker {
     fn open_with(options: BrokerBuilder) -> Result<Broker> {
         options.default_topic_config.validate()?;
         let dir = options.dir.clone();
-        std::fs::create_dir_all(&dir).map_err(sync_err(&dir))?;
+        io::create_dir_all(&dir).map_err(sync_err(&dir))?;
         let lock_file = lock_dir(&dir)?;
         let tdir = meta::topics_dir(&dir);
-        std::fs::create_dir_all(&tdir).map_err(sync_err(&tdir))?;
+        io::create_dir_all(&tdir).map_err(sync_err(&tdir))?;
         let bg = Background::new("brooklet-bg")?;
         let mut topics = HashMap::new();
-        for entry in std::fs::read_dir(&tdir).map_err(sync_err(&tdir))? {
+        for entry in io::read_dir(&tdir).map_err(sync_err(&tdir))? {
             let path = entry.map_err(sync_err(&tdir))?.path();
             let fname = path
                 .file_name()
@@ -217,13 +217,13 @@ impl Broker {
                 .unwrap_or_default();
             if fname.ends_with(".tmp") {
                 // An interrupted metadata write: the rename never happened.
-                let _ = std::fs::remove_file(&path);
+                let _ = io::remove_file(&path);
                 continue;
             }
             if !fname.ends_with(".topic") {
                 continue;
             }
-            let text = std::fs::read_to_string(&path).map_err(sync_err(&path))?;
+            let text = io::read_to_string(&path).map_err(sync_err(&path))?;
             let (name, config) = meta::decode(&path, &text)?;
             // The file is `<name>.topic`: another file claiming the same name (copied in
             // by hand) would open the same partition files twice.
@@ -321,7 +321,7 @@ impl Broker {
         }
         // Leftovers of a deletion interrupted by a crash must not leak into the new
         // topic: remove them before the metadata makes the topic exist.
-        for entry in std::fs::read_dir(&self.inner.dir).map_err(sync_err(&self.inner.dir))? {
+        for entry in io::read_dir(&self.inner.dir).map_err(sync_err(&self.inner.dir))? {
             let entry = entry.map_err(sync_err(&self.inner.dir))?;
             let fname = entry.file_name().to_string_lossy().into_owned();
             let leftover = fname
@@ -329,7 +329,7 @@ impl Broker {
                 .is_some_and(|(t, p)| t == name && p.parse::<u32>().is_ok());
             if leftover {
                 let pdir = entry.path();
-                std::fs::remove_dir_all(&pdir).map_err(sync_err(&pdir))?;
+                io::remove_dir_all(&pdir).map_err(sync_err(&pdir))?;
             }
         }
         // Partitions first, metadata last: the durable metadata file is the commit
@@ -341,8 +341,11 @@ impl Broker {
         {
             Ok(t) => t,
             Err(e) => {
+                // The metadata may have been renamed in before its directory sync
+                // failed: the topic must not appear at the next open.
+                let _ = meta::remove(&self.inner.dir, name);
                 for p in 0..config.partitions {
-                    let _ = std::fs::remove_dir_all(partition_dir(&self.inner.dir, name, p));
+                    let _ = io::remove_dir_all(&partition_dir(&self.inner.dir, name, p));
                 }
                 return Err(e);
             }
@@ -383,7 +386,7 @@ impl Broker {
         for (p, part) in topic.partitions().iter().enumerate() {
             let _ = part.log.close();
             let pdir = partition_dir(&self.inner.dir, name, p as u32);
-            std::fs::remove_dir_all(&pdir).map_err(sync_err(&pdir))?;
+            io::remove_dir_all(&pdir).map_err(sync_err(&pdir))?;
         }
         Ok(())
     }
@@ -436,9 +439,17 @@ impl Broker {
     ///
     /// # Errors
     /// [`Error::UnknownTopic`]; [`Error::InvalidArgument`] when `total` is not larger
-    /// than the current count; [`Error::Io`]; [`Error::Closed`].
+    /// than the current count, or for an internal topic (`__consumer_offsets`: Kafka
+    /// refuses it too); [`Error::Io`]; [`Error::Closed`].
     pub fn create_partitions(&self, name: &str, total: u32) -> Result<()> {
         self.check_open()?;
+        if name.starts_with(INTERNAL_PREFIX) {
+            // As Kafka's TopicCommand: a group's offsets partition is its id's hash
+            // modulo the count, so a new count strands every group's commits.
+            return Err(Error::InvalidArgument(format!(
+                "the number of partitions of internal topic `{name}` cannot be changed"
+            )));
+        }
         let _admin = self.inner.admin.lock();
         let topic = self.topic(name)?;
         let mut config = topic.config.read().clone();
@@ -460,8 +471,11 @@ impl Broker {
         match opened {
             Ok(v) => parts.extend(v.into_iter().map(Arc::new)),
             Err(e) => {
+                // The metadata may have been renamed in before its directory sync
+                // failed: put the old count back so a restart does not grow the topic.
+                let _ = meta::write(&self.inner.dir, name, &topic.config.read());
                 for p in old..total {
-                    let _ = std::fs::remove_dir_all(partition_dir(&self.inner.dir, name, p));
+                    let _ = io::remove_dir_all(&partition_dir(&self.inner.dir, name, p));
                 }
                 return Err(e);
             }
@@ -654,7 +668,7 @@ fn open_topic(dir: &Path, name: &str, config: TopicConfig, bg: &Background) -> R
 /// Removes partition directories of topics that no longer exist (a deletion
 /// interrupted by a crash).
 fn remove_orphan_partitions(dir: &Path, topics: &HashMap<String, Arc<Topic>>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(sync_err(dir))? {
+    for entry in io::read_dir(dir).map_err(sync_err(dir))? {
         let entry = entry.map_err(sync_err(dir))?;
         if !entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
             continue;
@@ -670,7 +684,7 @@ fn remove_orphan_partitions(dir: &Path, topics: &HashMap<String, Arc<Topic>>) ->
         // Only a directory holding nothing but brooklet's own files is a leftover of a
         // deleted topic; anything else (an operator's `backup-1`) is left alone.
         if !known && meta::validate_name(topic).is_ok() && only_partition_files(&entry.path()) {
-            std::fs::remove_dir_all(entry.path()).map_err(sync_err(dir))?;
+            io::remove_dir_all(&entry.path()).map_err(sync_err(dir))?;
         }
     }
     Ok(())
@@ -678,7 +692,7 @@ fn remove_orphan_partitions(dir: &Path, topics: &HashMap<String, Arc<Topic>>) ->
 
 /// Whether every entry of `dir` is a file brooklet writes in a partition directory.
 fn only_partition_files(dir: &Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(entries) = io::read_dir(dir) else {
         return false;
     };
     entries.flatten().all(|e| {
@@ -708,13 +722,17 @@ fn only_partition_files(dir: &Path) -> bool {
 /// Takes the directory's exclusive lock and records our pid in it.
 fn lock_dir(dir: &Path) -> Result<File> {
     let path = dir.join(".lock");
-    let mut f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(sync_err(&path))?;
+    let mut f = io::open_with(
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false),
+        true,
+        &path,
+    )
+    .map_err(sync_err(&path))?;
+    io::check(io::Op::Plain).map_err(sync_err(&path))?;
     match f.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -735,9 +753,9 @@ fn lock_dir(dir: &Path) -> Result<File> {
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
     }
-    f.set_len(0)
+    io::set_len(&f, 0)
         .and_then(|_| f.rewind())
-        .and_then(|_| write!(f, "{}", std::process::id()))
+        .and_then(|_| io::write_all(&mut f, std::process::id().to_string().as_bytes()))
         .map_err(sync_err(&path))?;
     Ok(f)
 }

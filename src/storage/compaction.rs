@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::config::LogConfig;
+use super::io as fs;
 use super::partition::PartitionLog;
 use super::recovery::{RecoveryReport, build_indexes};
 use super::segment::{self, Segment, file_name};
@@ -78,7 +79,7 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 }
 
 pub(crate) fn read_checkpoint(dir: &Path) -> Option<i64> {
-    std::fs::read_to_string(dir.join(CHECKPOINT))
+    fs::read_to_string(&dir.join(CHECKPOINT))
         .ok()?
         .trim()
         .parse()
@@ -89,21 +90,13 @@ pub(crate) fn read_checkpoint(dir: &Path) -> Option<i64> {
 pub(crate) fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> Result<()> {
     let tmp = dir.join(format!("{name}.tmp"));
     let path = dir.join(name);
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(data)
-            .and_then(|_| f.sync_all())
-            .map_err(io(&tmp))?;
-    }
-    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    fs::write_synced(&tmp, data).map_err(io(&tmp))?;
+    fs::rename(&tmp, &path).map_err(io(&path))?;
     sync_dir(dir)
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
-    std::fs::File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(io(dir))
+    fs::sync_path(dir).map_err(io(dir))
 }
 
 fn cleaned_path(dir: &Path, base: i64, ext: &str) -> PathBuf {
@@ -113,21 +106,21 @@ fn cleaned_path(dir: &Path, base: i64, ext: &str) -> PathBuf {
 /// Finishes or undoes an interrupted swap; called at open before segments are listed.
 pub(crate) fn recover(dir: &Path) -> Result<()> {
     let manifest = dir.join(MANIFEST);
-    match std::fs::read_to_string(&manifest) {
+    match fs::read_to_string(&manifest) {
         Ok(text) => {
             let groups = parse_manifest(&manifest, &text)?;
             apply(dir, &groups)?;
-            std::fs::remove_file(&manifest).map_err(io(&manifest))?;
+            fs::remove_file(&manifest).map_err(io(&manifest))?;
             sync_dir(dir)?;
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io(&manifest, e)),
     }
     // Cleaned files without a committed manifest belong to a pass that never committed.
-    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+    for entry in fs::read_dir(dir).map_err(io(dir))? {
         let entry = entry.map_err(io(dir))?;
         if entry.file_name().to_string_lossy().ends_with(".cleaned") {
-            let _ = std::fs::remove_file(entry.path());
+            let _ = fs::remove_file(&entry.path());
         }
     }
     Ok(())
@@ -154,15 +147,24 @@ fn apply(dir: &Path, groups: &[Vec<i64>]) -> Result<()> {
         };
         for ext in EXTS {
             let from = cleaned_path(dir, base, ext);
-            if from.exists() {
+            // A failed look must not read as "absent": the group's other segments
+            // are deleted next, and their records are only in the cleaned file.
+            if fs::exists(&from).map_err(io(&from))? {
                 let to = dir.join(file_name(base, ext));
-                std::fs::rename(&from, &to).map_err(io(&to))?;
+                fs::rename(&from, &to).map_err(io(&to))?;
                 crash_point(3);
             }
         }
         for &b in rest {
             for ext in EXTS {
-                let _ = std::fs::remove_file(dir.join(file_name(b, ext)));
+                // Left behind, a member would overlap the cleaned segment: fail, so the
+                // manifest stays and the next open finishes the swap.
+                let p = dir.join(file_name(b, ext));
+                match fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(&p, e)),
+                }
             }
         }
     }
@@ -364,11 +366,7 @@ pub(crate) fn compact(
             ("timeindex", &time[..]),
         ] {
             let p = cleaned_path(&dir, base, ext);
-            use std::io::Write;
-            let mut f = std::fs::File::create(&p).map_err(io(&p))?;
-            f.write_all(data)
-                .and_then(|_| f.sync_all())
-                .map_err(io(&p))?;
+            fs::write_synced(&p, data).map_err(io(&p))?;
         }
     }
     crash_point(1);
@@ -383,7 +381,7 @@ pub(crate) fn compact(
     apply(&dir, &group_members)?;
     crash_point(4);
     let manifest_path = dir.join(MANIFEST);
-    std::fs::remove_file(&manifest_path).map_err(io(&manifest_path))?;
+    fs::remove_file(&manifest_path).map_err(io(&manifest_path))?;
     sync_dir(&dir)?;
     crash_point(5);
     // Swap the in-memory segments; readers keep the old mappings they hold.

@@ -5,6 +5,7 @@ mod background;
 mod compaction;
 mod config;
 mod index;
+pub(crate) mod io;
 mod mmap;
 mod notify;
 mod partition;
@@ -17,6 +18,8 @@ pub use background::Background;
 pub use compaction::CRASH_AT as COMPACTION_CRASH_AT;
 pub use compaction::{CompactionConfig, CompactionReport};
 pub use config::{FlushPolicy, LogConfig};
+#[doc(hidden)]
+pub use io::FaultInjection;
 pub(crate) use partition::now_ms;
 pub use partition::{AppendInfo, PartitionLog};
 pub use read::{FetchedBatchIter, FetchedBatches, FetchedRecords};

@@ -10,6 +10,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::background::Background;
 use super::config::{FlushPolicy, LogConfig};
+use super::io;
 use super::notify::Waiters;
 use super::read::FetchedBatches;
 use super::recovery::RecoveryReport;
@@ -25,22 +26,45 @@ const LOG_START: &str = "log-start-offset";
 /// durable whole.
 const RECOVERY_POINT: &str = "recovery-point";
 
-fn read_offset_file(dir: &Path, name: &str) -> Option<i64> {
-    std::fs::read_to_string(dir.join(name))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+/// The offset in checkpoint file `name`; `None` when there is none (or it does not
+/// parse: it is written whole through a rename, so that is a foreign file).
+///
+/// # Errors
+/// [`Error::Io`] when the file exists but cannot be read: guessing instead could
+/// resurrect records that `delete_records` removed.
+fn read_offset_file(dir: &Path, name: &str) -> Result<Option<i64>> {
+    let path = dir.join(name);
+    match io::read_to_string(&path) {
+        Ok(text) => Ok(text.trim().parse().ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(&path, e)),
+    }
 }
 
-fn read_log_start(dir: &Path) -> Option<i64> {
+/// Whether segment `base` is the leftover of a roll that failed half-way (its files
+/// created, then an error, then their removal failed too) while the previous segment
+/// went on taking appends: it starts below the previous segment's end and holds no
+/// batch. Any other overlap is corruption, reported by `open`.
+fn is_failed_roll(dir: &Path, before: &[Arc<Segment>], base: i64) -> Result<bool> {
+    let Some(prev) = before.last() else {
+        return Ok(false);
+    };
+    if base >= prev.next_offset() {
+        return Ok(false);
+    }
+    let path = dir.join(segment::file_name(base, "log"));
+    let bytes = io::read(&path).map_err(|e| Error::io(&path, e))?;
+    Ok(bytes.iter().all(|&b| b == 0))
+}
+
+fn read_log_start(dir: &Path) -> Result<Option<i64>> {
     read_offset_file(dir, LOG_START)
 }
 
 fn remove_segment_files(dir: &Path, base: i64) -> Result<()> {
     for ext in ["log", "index", "timeindex"] {
         let p = dir.join(segment::file_name(base, ext));
-        match std::fs::remove_file(&p) {
+        match io::remove_file(&p) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(&p, e)),
@@ -139,9 +163,7 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
-    std::fs::File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io(dir, e))
+    io::sync_path(dir).map_err(|e| Error::io(dir, e))
 }
 
 impl PartitionLog {
@@ -172,7 +194,7 @@ impl PartitionLog {
     ) -> Result<PartitionLog> {
         config.validate()?;
         let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        io::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -180,7 +202,8 @@ impl PartitionLog {
         // An interrupted compaction swap is finished or undone before anything else.
         super::compaction::recover(&dir)?;
         let marker = dir.join(CLEAN_MARKER);
-        let clean = marker.exists();
+        // A failed look reads as an unclean shutdown: everything is validated.
+        let clean = io::exists(&marker).unwrap_or(false);
         let mut report = RecoveryReport {
             clean_shutdown: clean,
             ..Default::default()
@@ -195,7 +218,7 @@ impl PartitionLog {
         let recovery_point = if clean {
             i64::MAX
         } else {
-            read_offset_file(&dir, RECOVERY_POINT).unwrap_or(0)
+            read_offset_file(&dir, RECOVERY_POINT)?.unwrap_or(0)
         };
         let mut segments = Vec::with_capacity(bases.len() + 1);
         let active = match bases.split_last() {
@@ -203,6 +226,10 @@ impl PartitionLog {
             Some((&last, sealed)) => {
                 let mut active_base = last;
                 for (i, &base) in sealed.iter().enumerate() {
+                    if is_failed_roll(&dir, &segments, base)? {
+                        remove_segment_files(&dir, base)?;
+                        continue;
+                    }
                     let validate = base >= recovery_point;
                     let cut_before = report.truncated_bytes;
                     let seg = segment::open_sealed(&dir, base, &config, validate, &mut report)?;
@@ -217,6 +244,12 @@ impl PartitionLog {
                         break;
                     }
                     segments.push(seg);
+                }
+                if active_base == last && is_failed_roll(&dir, &segments, last)? {
+                    remove_segment_files(&dir, last)?;
+                    if let Some(prev) = segments.pop() {
+                        active_base = prev.base_offset;
+                    }
                 }
                 let trusted = clean && active_base == last;
                 ActiveSegment::open(&dir, active_base, &config, bg, trusted, &mut report)?
@@ -240,16 +273,16 @@ impl PartitionLog {
         if clean {
             // Remove the marker durably before any write, so a crash from now on is
             // recognised as unclean.
-            std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
+            io::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
         }
         sync_dir(&dir)?;
         let log_end = active.seg.next_offset();
         // delete_records may have moved the start inside the first segment.
-        let log_start = read_log_start(&dir)
+        let log_start = read_log_start(&dir)?
             .unwrap_or(i64::MIN)
             .max(segments[0].base_offset)
             .min(log_end);
-        let recovery_point_now = read_offset_file(&dir, RECOVERY_POINT).unwrap_or(0);
+        let recovery_point_now = read_offset_file(&dir, RECOVERY_POINT)?.unwrap_or(0);
         let inner = Arc::new(LogInner {
             name,
             dir,
@@ -467,21 +500,42 @@ impl PartitionLog {
         let first = segs
             .partition_point(|s| s.base_offset <= offset)
             .saturating_sub(1);
-        for seg in &segs[first..] {
+        for (i, seg) in segs.iter().enumerate().skip(first) {
+            // A sealed segment's batches end before the next segment begins.
+            let ceiling = segs.get(i + 1).map_or(i64::MAX, |n| n.base_offset);
             let bytes = seg.log.bytes();
             let Some(pos) = seg.position_of(bytes, offset)? else {
                 continue;
             };
             let mut stop = pos;
             let mut next = offset;
+            let mut prev_last = None;
             while stop < bytes.len() && (stop == pos || stop - pos < max_bytes) {
                 let h = seg.header_at(bytes, stop)?;
+                seg.check_order(stop, &h, prev_last)?;
                 // A batch appended after `end` was loaded may already be in the
                 // segment: stay below the end this read started from, so a reader
-                // never moves past what log_end_offset() reports.
+                // never moves past what log_end_offset() reports. Appends are dense,
+                // so such a batch starts exactly at `end`; one starting past it (or
+                // the first batch, which must hold `offset < end`) is damaged.
+                if h.base_offset > end
+                    || (stop == pos && h.base_offset >= end)
+                    || h.last_offset() >= ceiling
+                {
+                    return Err(Error::corrupt(
+                        &seg.log_path,
+                        stop as u64,
+                        format!(
+                            "batch offsets {}..={} are past the log end {end} or the next segment",
+                            h.base_offset,
+                            h.last_offset()
+                        ),
+                    ));
+                }
                 if stop + h.total_len() > bytes.len() || h.base_offset >= end {
                     break;
                 }
+                prev_last = Some(h.last_offset());
                 if stop > pos && stop + h.total_len() - pos > max_bytes {
                     break;
                 }
@@ -507,14 +561,33 @@ impl PartitionLog {
     /// [`Error::Corrupt`] when a batch on the way is damaged.
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
         let start = self.log_start_offset();
+        let end = self.log_end_offset();
         for seg in self.segments().iter() {
             if seg.max_timestamp() < timestamp {
                 continue;
             }
             let bytes = seg.log.bytes();
             let mut pos = seg.search_start_for_timestamp(bytes, timestamp)?;
+            let mut prev_last = None;
             while pos < bytes.len() {
                 let h = seg.header_at(bytes, pos)?;
+                seg.check_order(pos, &h, prev_last)?;
+                if h.base_offset >= end {
+                    // Appended after `end` was loaded (dense appends start exactly at
+                    // `end`), or damaged.
+                    if h.base_offset > end {
+                        return Err(Error::corrupt(
+                            &seg.log_path,
+                            pos as u64,
+                            format!(
+                                "batch base offset {} is past the log end {end}",
+                                h.base_offset
+                            ),
+                        ));
+                    }
+                    return Ok(None);
+                }
+                prev_last = Some(h.last_offset());
                 if h.max_timestamp >= timestamp && !h.is_control() && h.last_offset() >= start {
                     let batch = Batch::parse(&bytes[pos..])
                         .map_err(|e| Error::corrupt(&seg.log_path, pos as u64, e.to_string()))?;
@@ -668,7 +741,7 @@ impl PartitionLog {
         }
         for s in doomed {
             for p in [s.log_path.clone(), s.index_path(), s.time_index_path()] {
-                match std::fs::remove_file(&p) {
+                match io::remove_file(&p) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(Error::io(&p, e)),
@@ -816,7 +889,6 @@ impl LogInner {
             Err(e) => return Err(self.poison(&e)),
         };
         self.replace_last(Arc::clone(&sealed));
-        sync_dir(&self.dir)?;
         {
             let mut segs = self.segments.write();
             let mut v = Vec::clone(&segs);
@@ -825,6 +897,10 @@ impl LogInner {
         }
         w.active = Some(fresh);
         w.first_append_ms = None;
+        // The new file's directory entry must be durable before anything written to it
+        // is acknowledged. A failed sync is not retried (as for a failed flush): the
+        // partition is poisoned, as Kafka takes the log directory offline.
+        sync_dir(&self.dir).map_err(|e| self.poison(&e))?;
         // The sealed segment is fsynced whole (data, trim, indexes), then the recovery
         // point passes it: at once when the policy asks for durability, otherwise on
         // the background thread, as Kafka flushes a rolled segment asynchronously.
@@ -839,7 +915,10 @@ impl LogInner {
             });
         } else {
             sealed.sync_files().map_err(|e| self.poison(&e))?;
-            self.advance_recovery_point(next)?;
+            // The segment is durable whichever way this goes: a recovery point left
+            // behind (a full disk) only makes the next crash recovery validate more,
+            // and the next roll writes a later one.
+            let _ = self.advance_recovery_point(next);
         }
         Ok(())
     }
@@ -886,7 +965,7 @@ impl LogInner {
         self.replace_last(sealed);
         if durable {
             let marker = self.dir.join(CLEAN_MARKER);
-            std::fs::write(&marker, b"").map_err(|e| Error::io(&marker, e))?;
+            io::write(&marker, b"").map_err(|e| Error::io(&marker, e))?;
             sync_dir(&self.dir)?;
         }
         Ok(())
@@ -903,12 +982,12 @@ impl Drop for LogInner {
 /// index rebuilds.
 fn list_segments(dir: &Path) -> Result<Vec<i64>> {
     let mut bases = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+    for entry in io::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if name.ends_with(".tmp") {
-            let _ = std::fs::remove_file(entry.path());
+            let _ = io::remove_file(&entry.path());
             continue;
         }
         if let Some(stem) = name.strip_suffix(".log")

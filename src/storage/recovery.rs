@@ -8,12 +8,12 @@
 //! bad batch inside a sealed segment is [`Error::Corrupt`], never skipped.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::config::LogConfig;
 use super::index::{OFFSET_ENTRY, TIME_ENTRY, decode_offset_entry, decode_time_entry};
+use super::io as fs;
 use super::mmap::MappedRegion;
 use super::segment::{Restored, peek_header, valid_offset_entries, valid_time_entries};
 use crate::error::{Error, Result};
@@ -56,11 +56,11 @@ pub(crate) fn recover_active(
     };
     let idx_path = log_path.with_extension("index");
     let time_path = log_path.with_extension("timeindex");
-    let log_len = log_file.metadata().map_err(io(log_path))?.len() as usize;
+    let log_len = fs::len(log_file).map_err(io(log_path))? as usize;
     let log = MappedRegion::map_read_only(log_file, log_len).map_err(io(log_path))?;
-    let idx_len = index_file.metadata().map_err(io(&idx_path))?.len() as usize;
+    let idx_len = fs::len(index_file).map_err(io(&idx_path))? as usize;
     let idx = MappedRegion::map_read_only(index_file, idx_len).map_err(io(&idx_path))?;
-    let time_len = time_file.metadata().map_err(io(&time_path))?.len() as usize;
+    let time_len = fs::len(time_file).map_err(io(&time_path))? as usize;
     let time = MappedRegion::map_read_only(time_file, time_len).map_err(io(&time_path))?;
     let bytes = log.bytes();
 
@@ -69,6 +69,11 @@ pub(crate) fn recover_active(
         // A clean close trims the file to its last batch; anything else means the
         // marker lies (or the file was touched): validate everything properly.
         scan = scan_active(bytes, idx.bytes(), time.bytes(), base, cfg, true);
+    } else if clean && !last_time_entry_agrees(bytes, idx.bytes(), time.bytes(), base) {
+        // The segment's largest timestamp comes from its last time entry, and time
+        // retention trusts it: a missing or wrong one (a file lost or damaged while
+        // closed) is rebuilt from the batches, as Kafka rebuilds a bad index.
+        scan = scan_active(bytes, idx.bytes(), &[], base, cfg, true);
     }
     if scan.index_entries * OFFSET_ENTRY != idx_len || !scan.new_index.is_empty() {
         report.rebuilt_indexes +=
@@ -85,31 +90,29 @@ pub(crate) fn recover_active(
     if scan.end < log_len {
         // Cut everything after the valid end; the caller re-allocates zeroed blocks, so
         // no stale batch can reappear after a later crash.
-        log_file.set_len(scan.end as u64).map_err(io(log_path))?;
+        fs::set_len(log_file, scan.end as u64).map_err(io(log_path))?;
         if dirty_end > scan.end {
-            log_file.sync_all().map_err(io(log_path))?;
+            fs::sync_all(log_file).map_err(io(log_path))?;
         }
     }
     let idx_used = scan.index_entries * OFFSET_ENTRY;
-    index_file.set_len(idx_used as u64).map_err(io(&idx_path))?;
+    fs::set_len(index_file, idx_used as u64).map_err(io(&idx_path))?;
     let mut at = idx_used as u64;
     for (rel, pos) in &scan.new_index {
         let mut e = [0u8; OFFSET_ENTRY];
         e[..4].copy_from_slice(&rel.to_be_bytes());
         e[4..].copy_from_slice(&pos.to_be_bytes());
-        index_file.write_all_at(&e, at).map_err(io(&idx_path))?;
+        fs::write_all_at(index_file, &e, at).map_err(io(&idx_path))?;
         at += OFFSET_ENTRY as u64;
     }
     let time_used = scan.time_entries * TIME_ENTRY;
-    time_file
-        .set_len(time_used as u64)
-        .map_err(io(&time_path))?;
+    fs::set_len(time_file, time_used as u64).map_err(io(&time_path))?;
     let mut at = time_used as u64;
     for (ts, rel) in &scan.new_time {
         let mut e = [0u8; TIME_ENTRY];
         e[..8].copy_from_slice(&ts.to_be_bytes());
         e[8..].copy_from_slice(&rel.to_be_bytes());
-        time_file.write_all_at(&e, at).map_err(io(&time_path))?;
+        fs::write_all_at(time_file, &e, at).map_err(io(&time_path))?;
         at += TIME_ENTRY as u64;
     }
     Ok(Restored {
@@ -281,6 +284,60 @@ pub(crate) struct Sealed {
     pub(crate) time_index: Arc<MappedRegion>,
 }
 
+/// Whether the last entry of `time` (a whole-entry prefix is used) agrees with the
+/// log `bytes`: the batch holding its offset has exactly its timestamp as largest (each
+/// entry records the largest timestamp so far and the offset of the record that has
+/// it). True for an empty log without entries; false for a log without entries.
+pub(crate) fn last_time_entry_agrees(bytes: &[u8], idx: &[u8], time: &[u8], base: i64) -> bool {
+    let n = time.len() / TIME_ENTRY;
+    if n == 0 {
+        return bytes.iter().all(|&b| b == 0);
+    }
+    let (ts, rel) = decode_time_entry(&time[(n - 1) * TIME_ENTRY..]);
+    batch_max_timestamp_at(bytes, idx, base, base + rel as i64) == Some(ts)
+}
+
+/// The largest timestamp of the batch holding `offset`, found from the offset index
+/// entry before it (or the segment start); `None` when no batch holds it.
+pub(crate) fn batch_max_timestamp_at(
+    bytes: &[u8],
+    idx: &[u8],
+    base: i64,
+    offset: i64,
+) -> Option<i64> {
+    let entries = idx.len() / OFFSET_ENTRY;
+    let entry = |i: usize| decode_offset_entry(&idx[i * OFFSET_ENTRY..]);
+    let (mut lo, mut hi) = (0usize, entries);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if base + (entry(mid).0 as i64) < offset {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    let mut pos = match lo.checked_sub(1).map(entry) {
+        // Only an entry that matches its batch is a safe place to start.
+        Some((rel, p))
+            if peek_header(bytes, p as usize)
+                .is_some_and(|h| h.last_offset() == base + rel as i64) =>
+        {
+            p as usize
+        }
+        _ => 0,
+    };
+    while let Some(h) = peek_header(bytes, pos) {
+        if h.total_len() > bytes.len() - pos || h.base_offset > offset {
+            return None;
+        }
+        if h.last_offset() >= offset {
+            return Some(h.max_timestamp);
+        }
+        pos += h.total_len();
+    }
+    None
+}
+
 /// Loads a sealed segment's metadata, rebuilding its indexes when they are damaged.
 pub(crate) fn load_sealed(
     log_path: &Path,
@@ -309,6 +366,7 @@ pub(crate) fn load_sealed(
         let b = t.bytes();
         b.len() % TIME_ENTRY == 0
             && valid_time_entries(b, i32::MAX as i64, false) == b.len() / TIME_ENTRY
+            && last_time_entry_agrees(bytes, index.as_ref().map_or(&[], |i| i.bytes()), b, base)
     });
     let (index, time_index) = match (index, time_index) {
         // A segment past the recovery point is validated whole and its indexes rebuilt:
@@ -377,9 +435,9 @@ pub(crate) fn load_sealed(
 }
 
 fn map_ro_opt(path: &Path) -> Result<Option<Arc<MappedRegion>>> {
-    match File::open(path) {
+    match fs::open(path) {
         Ok(f) => {
-            let len = f.metadata().map_err(|e| Error::io(path, e))?.len() as usize;
+            let len = fs::len(&f).map_err(|e| Error::io(path, e))? as usize;
             Ok(Some(
                 MappedRegion::map_read_only(&f, len).map_err(|e| Error::io(path, e))?,
             ))
@@ -461,9 +519,9 @@ fn rebuild_indexes(
     let write = |ext: &str, data: &[u8]| -> Result<Arc<MappedRegion>> {
         let path: PathBuf = log_path.with_extension(ext);
         let tmp = log_path.with_extension(format!("{ext}.tmp"));
-        std::fs::write(&tmp, data).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
-        let f = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        fs::write(&tmp, data).map_err(|e| Error::io(&tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        let f = fs::open(&path).map_err(|e| Error::io(&path, e))?;
         MappedRegion::map_read_only(&f, data.len()).map_err(|e| Error::io(&path, e))
     };
     Ok((write("index", &idx)?, write("timeindex", &time)?))

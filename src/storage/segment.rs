@@ -5,6 +5,8 @@
 //! writer owns the one [`ActiveSegment`] that appends to the newest segment.
 
 use std::fs::{File, OpenOptions};
+
+use super::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -81,18 +83,56 @@ impl Segment {
     /// when every published batch ends before `offset`.
     pub(crate) fn position_of(&self, bytes: &[u8], offset: i64) -> Result<Option<usize>> {
         let rel = offset - self.base_offset;
-        let mut pos = self
-            .index
-            .lookup(rel, bytes.len())
-            .map_or(0, |(_, p)| p as usize);
+        // An index entry is a hint: one that does not match its batch (damaged while
+        // closed; Kafka would serve from it) is ignored and the walk starts at byte 0.
+        let mut pos = match self.index.lookup(rel, bytes.len()) {
+            Some((e, p))
+                if peek_header(bytes, p as usize)
+                    .is_some_and(|h| h.last_offset() == self.base_offset + e as i64) =>
+            {
+                p as usize
+            }
+            _ => 0,
+        };
+        let mut prev_last = None;
         while pos < bytes.len() {
             let h = self.header_at(bytes, pos)?;
+            self.check_order(pos, &h, prev_last)?;
             if h.last_offset() >= offset {
                 return Ok(Some(pos));
             }
+            prev_last = Some(h.last_offset());
             pos += h.total_len();
         }
         Ok(None)
+    }
+
+    /// Checks that the batch at `pos` starts inside this segment and after the batch
+    /// before it (which ended at `prev_last`). A batch's base offset is outside its CRC,
+    /// as in Kafka, so bit rot there is caught only by this ordering: served as is, it
+    /// would skip or repeat records, or hide the rest of the segment from readers.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] naming the file and byte position.
+    pub(crate) fn check_order(
+        &self,
+        pos: usize,
+        h: &BatchHeader,
+        prev_last: Option<i64>,
+    ) -> Result<()> {
+        let floor = prev_last.map_or(self.base_offset, |p| p.saturating_add(1));
+        if h.base_offset < floor || h.last_offset() < h.base_offset {
+            return Err(Error::corrupt(
+                &self.log_path,
+                pos as u64,
+                format!(
+                    "batch offsets {}..={} out of order: expected a base offset of at least {floor}",
+                    h.base_offset,
+                    h.last_offset()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Byte position from which to search for the first record with a timestamp
@@ -100,9 +140,18 @@ impl Segment {
     pub(crate) fn search_start_for_timestamp(&self, bytes: &[u8], ts: i64) -> Result<usize> {
         match self.time_index.last_before(ts) {
             None => Ok(0),
-            Some((_, rel)) => Ok(self
-                .position_of(bytes, self.base_offset + rel as i64)?
-                .unwrap_or(bytes.len())),
+            Some((entry_ts, rel)) => {
+                let Some(pos) = self.position_of(bytes, self.base_offset + rel as i64)? else {
+                    return Ok(bytes.len());
+                };
+                // The entry's offset holds the largest timestamp so far, so its batch
+                // has exactly that largest timestamp; else the entry is damaged and the
+                // search starts at the segment's first batch.
+                let h = self.header_at(bytes, pos)?;
+                let agrees =
+                    h.base_offset <= self.base_offset + rel as i64 && h.max_timestamp == entry_ts;
+                Ok(if agrees { pos } else { 0 })
+            }
         }
     }
 
@@ -129,7 +178,7 @@ impl Segment {
             self.index_path(),
             self.time_index_path(),
         ] {
-            File::open(&p)?.sync_all()?;
+            io::sync_path(&p)?;
         }
         self.flushed
             .fetch_max(self.log.committed(), Ordering::AcqRel);
@@ -172,7 +221,7 @@ fn open_rw(path: &Path, create_new: bool) -> Result<File> {
     if create_new {
         o.create_new(true);
     }
-    o.open(path).map_err(|e| Error::io(path, e))
+    io::open_with(&o, create_new, path).map_err(|e| Error::io(path, e))
 }
 
 fn index_capacity(cfg: &LogConfig, entry: usize) -> usize {
@@ -198,13 +247,13 @@ impl ActiveSegment {
         let created = [log_path.clone(), idx_path.clone(), time_path.clone()];
         let undo = move |e: Error| {
             for p in &created {
-                let _ = std::fs::remove_file(p);
+                let _ = io::remove_file(p);
             }
             e
         };
         // A stale index from a crash during an earlier roll would hold wrong entries.
-        let _ = std::fs::remove_file(&idx_path);
-        let _ = std::fs::remove_file(&time_path);
+        let _ = io::remove_file(&idx_path);
+        let _ = io::remove_file(&time_path);
         let index_file = open_rw(&idx_path, true).map_err(&undo)?;
         let time_file = open_rw(&time_path, true).map_err(&undo)?;
         Self::map(
@@ -407,15 +456,9 @@ impl ActiveSegment {
         let seg = &self.seg;
         let idx_path = seg.index_path();
         let time_path = seg.time_index_path();
-        self.log_file
-            .set_len(log_len as u64)
-            .map_err(|e| Error::io(&seg.log_path, e))?;
-        self.index_file
-            .set_len(idx_len as u64)
-            .map_err(|e| Error::io(&idx_path, e))?;
-        self.time_file
-            .set_len(time_len as u64)
-            .map_err(|e| Error::io(&time_path, e))?;
+        io::set_len(&self.log_file, log_len as u64).map_err(|e| Error::io(&seg.log_path, e))?;
+        io::set_len(&self.index_file, idx_len as u64).map_err(|e| Error::io(&idx_path, e))?;
+        io::set_len(&self.time_file, time_len as u64).map_err(|e| Error::io(&time_path, e))?;
         let log = MappedRegion::map_read_only(&self.log_file, log_len)
             .map_err(|e| Error::io(&seg.log_path, e))?;
         let index = MappedRegion::map_read_only(&self.index_file, idx_len)
@@ -440,24 +483,25 @@ impl ActiveSegment {
         self.seg
             .flush()
             .map_err(|e| Error::io(&self.seg.log_path, e))?;
-        self.log_file
-            .sync_all()
-            .map_err(|e| Error::io(&self.seg.log_path, e))
+        io::sync_all(&self.log_file).map_err(|e| Error::io(&self.seg.log_path, e))
     }
 }
 
 fn open_or_create(path: &Path, report: &mut RecoveryReport) -> Result<File> {
-    match OpenOptions::new().read(true).write(true).open(path) {
+    match io::open_with(OpenOptions::new().read(true).write(true), false, path) {
         Ok(f) => Ok(f),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             report.rebuilt_indexes += 1;
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(path)
-                .map_err(|e| Error::io(path, e))
+            io::open_with(
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true),
+                true,
+                path,
+            )
+            .map_err(|e| Error::io(path, e))
         }
         Err(e) => Err(Error::io(path, e)),
     }
@@ -488,23 +532,17 @@ pub(crate) fn open_sealed(
     report: &mut RecoveryReport,
 ) -> Result<Arc<Segment>> {
     let log_path = dir.join(file_name(base_offset, "log"));
-    let log_file = File::open(&log_path).map_err(|e| Error::io(&log_path, e))?;
-    let len = log_file
-        .metadata()
-        .map_err(|e| Error::io(&log_path, e))?
-        .len() as usize;
+    let log_file = io::open(&log_path).map_err(|e| Error::io(&log_path, e))?;
+    let len = io::len(&log_file).map_err(|e| Error::io(&log_path, e))? as usize;
     let log = MappedRegion::map_read_only(&log_file, len).map_err(|e| Error::io(&log_path, e))?;
     let s = recovery::load_sealed(&log_path, &log, base_offset, cfg, unsealed, report)?;
     if s.trimmed_to < len {
         // A crash during a roll left the zero tail of preallocation: trim it now so the
         // file is plain concatenated batches again.
         drop(log);
-        let f = OpenOptions::new()
-            .write(true)
-            .open(&log_path)
+        let f = io::open_with(OpenOptions::new().write(true), false, &log_path)
             .map_err(|e| Error::io(&log_path, e))?;
-        f.set_len(s.trimmed_to as u64)
-            .map_err(|e| Error::io(&log_path, e))?;
+        io::set_len(&f, s.trimmed_to as u64).map_err(|e| Error::io(&log_path, e))?;
         return open_sealed(dir, base_offset, cfg, false, report);
     }
     Ok(Arc::new(Segment {
