@@ -97,6 +97,18 @@ fn replay_open_bugs(target: &str, body: fn(&[u8])) {
     );
 }
 
+/// A batch damaged inside its CRC-covered bytes (here its max timestamp) after a clean
+/// close: the log opens (reads of that batch give `Corrupt`) and takes an append, but
+/// once the damaged segment is sealed (the append rolled it, its first timestamp being
+/// older than `segment_ms`) the next clean open checks its last `.timeindex` entry
+/// against the batch, finds them different, rebuilds the indexes with a validating
+/// scan and fails with `Corrupt`: the whole partition no longer opens.
+#[test]
+#[ignore = "bug: a damaged batch that opened after a clean close makes the next clean open fail once its segment is sealed"]
+fn segment_recovery_open_bugs() {
+    replay_open_bugs("segment_recovery", segment_recovery_body::run);
+}
+
 /// Index files edited after a clean close are trusted as long as each entry looks
 /// plausible: a `.index` entry whose relative offset is below its batch's makes a read
 /// skip records; a lowered `.timeindex` timestamp in a sealed segment makes
