@@ -24,13 +24,6 @@
 //! `Error::Corrupt`; `offset_for_timestamp` agrees with the model or returns
 //! `Corrupt`. An append lands at the log end, and after a clean close and reopen the
 //! same checks hold for the model plus that record.
-//!
-//! Known bugs, while they are open, can be let through so that a fuzzing run finds
-//! new ones: with `BROOKLET_FUZZ_ALLOW=index_entries`, when the index files were
-//! changed, a read may start past the offset asked for (or be empty) and
-//! `offset_for_timestamp` may answer a later record or `None`; whatever records come
-//! back must still be the model's at their offsets
-//! (`fuzz/regressions/index_files/bug_*`).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -41,19 +34,6 @@ use brooklet::format::RecordIn;
 use brooklet::storage::{Background, LogConfig, PartitionLog};
 
 const SEGMENT_BYTES: u64 = 64 * 1024;
-
-/// Whether the known bug `tag` is let through (`BROOKLET_FUZZ_ALLOW=tag,...`).
-fn allowed(tag: &str) -> bool {
-    static ALLOW: OnceLock<Vec<String>> = OnceLock::new();
-    ALLOW
-        .get_or_init(|| {
-            std::env::var("BROOKLET_FUZZ_ALLOW")
-                .map(|v| v.split(',').map(str::to_string).collect())
-                .unwrap_or_default()
-        })
-        .iter()
-        .any(|t| t == tag)
-}
 
 fn background() -> &'static Background {
     static BG: OnceLock<Background> = OnceLock::new();
@@ -187,17 +167,14 @@ fn edit(valid: Vec<u8>, mode: u8, at: usize, fuzz: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// Applies the edit; true when the file changed.
-fn rewrite(path: &Path, mode: u8, at: usize, fuzz: &[u8]) -> bool {
-    let valid = std::fs::read(path).ok();
-    let new = edit(valid.clone().unwrap_or_default(), mode, at, fuzz);
-    match &new {
+fn rewrite(path: &Path, mode: u8, at: usize, fuzz: &[u8]) {
+    let valid = std::fs::read(path).unwrap_or_default();
+    match edit(valid, mode, at, fuzz) {
         Some(bytes) => std::fs::write(path, bytes).unwrap(),
         None => {
             let _ = std::fs::remove_file(path);
         }
     }
-    new != valid
 }
 
 pub fn run(data: &[u8]) {
@@ -263,14 +240,13 @@ pub fn run(data: &[u8]) {
     } else {
         logs.last().unwrap()
     };
-    let changed = rewrite(&target.with_extension("index"), modes, idx_at, idx)
-        | rewrite(
-            &target.with_extension("timeindex"),
-            modes >> 2,
-            time_at,
-            time,
-        );
-    let lax = changed && allowed("index_entries");
+    rewrite(&target.with_extension("index"), modes, idx_at, idx);
+    rewrite(
+        &target.with_extension("timeindex"),
+        modes >> 2,
+        time_at,
+        time,
+    );
     if flags & 1 != 0 {
         let _ = std::fs::remove_file(dir.join(".clean-shutdown"));
     }
@@ -279,7 +255,7 @@ pub fn run(data: &[u8]) {
         Ok(log) => log,
         Err(e) => panic!("open with an intact .log and edited index files: {e}"),
     };
-    check(&log, &model, lax);
+    check(&log, &model);
 
     // Appends continue at the log end and survive a clean reopen.
     let rec = Rec {
@@ -301,13 +277,13 @@ pub fn run(data: &[u8]) {
         Ok(log) => log,
         Err(e) => panic!("clean reopen after an append: {e}"),
     };
-    check(&log, &model, lax);
+    check(&log, &model);
     drop(log);
     drop(scratch);
 }
 
 /// The log holds exactly `model`: range, a read at every offset, time lookups.
-fn check(log: &PartitionLog, model: &[Rec], lax: bool) {
+fn check(log: &PartitionLog, model: &[Rec]) {
     let end = model.len() as i64;
     assert_eq!(
         (log.log_start_offset(), log.log_end_offset()),
@@ -315,7 +291,7 @@ fn check(log: &PartitionLog, model: &[Rec], lax: bool) {
         "log range"
     );
     for off in 0..end {
-        check_read(log, model, off, lax);
+        check_read(log, model, off);
     }
     match log.read(end, 4096) {
         Ok(f) => assert!(f.is_empty(), "read at the log end {end} is not empty"),
@@ -334,17 +310,6 @@ fn check(log: &PartitionLog, model: &[Rec], lax: bool) {
             .find(|(_, r)| r.ts >= ts)
             .map(|(i, r)| (i as i64, r.ts));
         match log.offset_for_timestamp(ts) {
-            Ok(Some((o, t))) if lax && Some((o, t)) != want => {
-                // A later record than due, but a real one.
-                assert!(
-                    want.is_some_and(|w| w.0 < o)
-                        && o < end
-                        && model[o as usize].ts == t
-                        && t >= ts,
-                    "offset_for_timestamp({ts}) = ({o}, {t}), model {want:?}"
-                );
-            }
-            Ok(None) if lax => {}
             Ok(got) => assert_eq!(got, want, "offset_for_timestamp({ts}) of 0..{end}"),
             Err(Error::Corrupt { .. }) => {}
             Err(e) => panic!("offset_for_timestamp({ts}): not Corrupt: {e}"),
@@ -353,7 +318,7 @@ fn check(log: &PartitionLog, model: &[Rec], lax: bool) {
 }
 
 /// A read at `off` gives the model's records from `off` on, or `Corrupt`.
-fn check_read(log: &PartitionLog, model: &[Rec], off: i64, lax: bool) {
+fn check_read(log: &PartitionLog, model: &[Rec], off: i64) {
     let end = model.len() as i64;
     let f = match log.read(off, 1) {
         Ok(f) => f,
@@ -367,9 +332,6 @@ fn check_read(log: &PartitionLog, model: &[Rec], off: i64, lax: bool) {
             Err(Error::Corrupt { .. }) => return,
             Err(e) => panic!("record of read({off}): not Corrupt: {e}"),
         };
-        if lax && want == off && r.offset() > off {
-            want = r.offset();
-        }
         assert_eq!(
             r.offset(),
             want,
@@ -386,9 +348,6 @@ fn check_read(log: &PartitionLog, model: &[Rec], off: i64, lax: bool) {
         );
         assert_eq!(r.timestamp(), m.ts, "timestamp at {want} (read({off}))");
         want += 1;
-    }
-    if lax && want == off {
-        return;
     }
     assert!(want > off, "read({off}) of 0..{end} returned no record");
     assert_eq!(f.next_offset(), want, "read({off}): next offset");

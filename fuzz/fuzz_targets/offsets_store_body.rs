@@ -30,15 +30,9 @@
 //! the broker is closed, reopened and checked once more. Across every reopen in phase
 //! 2 the offsets served before the close must be served after it (unless records were
 //! misplaced by hand in phase 1).
-//!
-//! Known bugs, while they are open, can be let through so that a fuzzing run finds
-//! new ones: with `BROOKLET_FUZZ_ALLOW=lag_overflow`, `list_group_offsets` is not
-//! called for a group with a stored offset whose lag overflows an i64 (it panicked on
-//! the overflow in debug builds).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -54,19 +48,6 @@ const OFFSETS: &str = "__consumer_offsets";
 const GROUPS: [&str; 6] = ["g", "group-1", "ü-ß", "grp", "\u{1f980}", ""];
 /// Topics named in commit keys: `t` exists (partitions 0, 1), `gone` does not.
 const TOPICS: [&str; 4] = ["t", "gone", "__consumer_offsets", "é"];
-
-/// Whether the known bug `tag` is let through (`BROOKLET_FUZZ_ALLOW=tag,...`).
-fn allowed(tag: &str) -> bool {
-    static ALLOW: OnceLock<Vec<String>> = OnceLock::new();
-    ALLOW
-        .get_or_init(|| {
-            std::env::var("BROOKLET_FUZZ_ALLOW")
-                .map(|v| v.split(',').map(str::to_string).collect())
-                .unwrap_or_default()
-        })
-        .iter()
-        .any(|t| t == tag)
-}
 
 /// A scratch directory, removed on drop (on tmpfs when there is one).
 struct Scratch(PathBuf);
@@ -726,29 +707,23 @@ fn check(b: &Broker, m: &mut Model) {
     all.extend(groups);
     for g in &all {
         let offsets = m.group_offsets(g);
-        // list_group_offsets: sorted by partition, with the lag.
-        let overflows = offsets.iter().any(|(k, v)| {
-            let end = m.end(&k.1, k.2).unwrap_or(v.offset);
-            end.checked_sub(v.offset).is_none()
-        });
-        if !(overflows && allowed("lag_overflow")) {
-            let r = b.list_group_offsets(g);
-            if m.live.is_none() {
-                is_corrupt(&r, "list_group_offsets");
-            } else {
-                let got = r.unwrap_or_else(|e| panic!("list_group_offsets({g:?}): {e}"));
-                assert_eq!(
-                    got.len(),
-                    offsets.len(),
-                    "list_group_offsets({g:?}): {got:?}"
-                );
-                for (o, (k, v)) in got.iter().zip(&offsets) {
-                    assert_eq!(o.partition, tp(k), "list_group_offsets({g:?})");
-                    assert_eq!(o.committed, v.offset, "list_group_offsets({g:?}) {k:?}");
-                    let end = m.end(&k.1, k.2).unwrap_or(v.offset);
-                    assert_eq!(o.log_end_offset, end, "log end of {k:?}");
-                    assert_eq!(o.lag, end.saturating_sub(v.offset).max(0), "lag of {k:?}");
-                }
+        // list_group_offsets: sorted by partition, with the lag (saturated).
+        let r = b.list_group_offsets(g);
+        if m.live.is_none() {
+            is_corrupt(&r, "list_group_offsets");
+        } else {
+            let got = r.unwrap_or_else(|e| panic!("list_group_offsets({g:?}): {e}"));
+            assert_eq!(
+                got.len(),
+                offsets.len(),
+                "list_group_offsets({g:?}): {got:?}"
+            );
+            for (o, (k, v)) in got.iter().zip(&offsets) {
+                assert_eq!(o.partition, tp(k), "list_group_offsets({g:?})");
+                assert_eq!(o.committed, v.offset, "list_group_offsets({g:?}) {k:?}");
+                let end = m.end(&k.1, k.2).unwrap_or(v.offset);
+                assert_eq!(o.log_end_offset, end, "log end of {k:?}");
+                assert_eq!(o.lag, end.saturating_sub(v.offset).max(0), "lag of {k:?}");
             }
         }
         match b.describe_group(g) {
