@@ -71,64 +71,6 @@ fn offsets_store_corpus_passes_the_fuzz_checks() {
     replay("offsets_store", 8, offsets_store_body::run);
 }
 
-/// Inputs of open bugs, kept out of the corpus (libFuzzer would stop on them at
-/// start-up): `fuzz/regressions/<target>/bug_*`. Each must pass once its bug is fixed;
-/// then it moves into the corpus as `regression_*`.
-fn replay_open_bugs(target: &str, body: fn(&[u8])) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/regressions")
-        .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    let failed: Vec<String> = files
-        .iter()
-        .filter(|p| {
-            let data = std::fs::read(p).unwrap();
-            std::panic::catch_unwind(|| body(&data)).is_err()
-        })
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{target}: open-bug inputs fail: {failed:?}"
-    );
-}
-
-/// A damaged `.timeindex` entry before the last one, after a clean close
-/// (`fuzz/regressions/index_files/`): recovery keeps only the plausible prefix of the
-/// time index (timestamps increasing, offsets inside the segment), so the entries
-/// from the damaged one on are dropped, but the check added against stale indexes looks
-/// at the file's last entry, which is intact, so nothing is rebuilt. The segment's
-/// largest timestamp then comes from the shortened prefix, and `offset_for_timestamp`
-/// skips the segment (or starts after the records) it should answer from.
-#[test]
-#[ignore = "bug: a damaged .timeindex entry before the last one hides the segment's largest timestamp"]
-fn index_files_open_bugs() {
-    replay_open_bugs("index_files", index_files_body::run);
-}
-
-/// Batches damaged while the log was cleanly closed (`fuzz/regressions/segment_recovery/`):
-///
-/// - damage inside a batch (its max timestamp, so a CRC mismatch; or its length): the
-///   log opens and takes an append, but once the damaged segment is sealed (the append
-///   rolled it, its first timestamp being older than `segment_ms`) the next clean open
-///   checks the last `.timeindex` entry against the batch, rebuilds the indexes with a
-///   validating scan and fails with `Corrupt`: the partition no longer opens;
-/// - a damaged first batch header of the active segment: after an append and a clean
-///   close, the reopen's time-index check falls back to a validating scan, which stops
-///   at the damaged batch and truncates the segment there: every record, the appended
-///   one included, is gone (log end 0 instead of 25);
-/// - a damaged `batchLength` (outside the CRC, like the base offset): a read at an
-///   offset of that batch is empty below the log end instead of `Corrupt`.
-#[test]
-#[ignore = "bug: batches damaged after a clean close make a later clean open fail or truncate the log, or reads come back empty"]
-fn segment_recovery_open_bugs() {
-    replay_open_bugs("segment_recovery", segment_recovery_body::run);
-}
-
 #[test]
 fn batch_decode_corpus_passes_the_fuzz_checks() {
     replay("batch_decode", 20, batch_decode_body::run);

@@ -359,6 +359,7 @@ pub(crate) fn compact(
             base,
             config.index_interval_bytes as usize,
             false,
+            true,
         )?;
         for (ext, data) in [
             ("log", &buf[..]),

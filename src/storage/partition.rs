@@ -532,7 +532,23 @@ impl PartitionLog {
                         ),
                     ));
                 }
-                if stop + h.total_len() > bytes.len() || h.base_offset >= end {
+                if stop + h.total_len() > bytes.len() {
+                    // Only whole batches are ever published: one that runs past them
+                    // has a damaged length (outside the CRC, as in Kafka).
+                    if stop == pos {
+                        return Err(Error::corrupt(
+                            &seg.log_path,
+                            stop as u64,
+                            format!(
+                                "batch of {} bytes runs past the segment's {} bytes",
+                                h.total_len(),
+                                bytes.len()
+                            ),
+                        ));
+                    }
+                    break;
+                }
+                if h.base_offset >= end {
                     break;
                 }
                 prev_last = Some(h.last_offset());

@@ -64,16 +64,25 @@ pub(crate) fn recover_active(
     let time = MappedRegion::map_read_only(time_file, time_len).map_err(io(&time_path))?;
     let bytes = log.bytes();
 
-    let mut scan = scan_active(bytes, idx.bytes(), time.bytes(), base, cfg, !clean);
+    let mut scan = scan_active(bytes, idx.bytes(), time.bytes(), base, cfg, !clean, !clean);
     if clean && scan.end != log_len {
         // A clean close trims the file to its last batch; anything else means the
         // marker lies (or the file was touched): validate everything properly.
-        scan = scan_active(bytes, idx.bytes(), time.bytes(), base, cfg, true);
-    } else if clean && !last_time_entry_agrees(bytes, idx.bytes(), time.bytes(), base) {
-        // The segment's largest timestamp comes from its last time entry, and time
-        // retention trusts it: a missing or wrong one (a file lost or damaged while
-        // closed) is rebuilt from the batches, as Kafka rebuilds a bad index.
-        scan = scan_active(bytes, idx.bytes(), &[], base, cfg, true);
+        scan = scan_active(bytes, idx.bytes(), time.bytes(), base, cfg, true, true);
+    } else if clean
+        && (scan.time_entries * TIME_ENTRY != time_len
+            || !last_time_entry_agrees(bytes, idx.bytes(), time.bytes(), base))
+    {
+        // The segment's largest timestamp comes from its time index, and time
+        // retention trusts it: a missing or damaged one (lost or damaged while closed)
+        // is rebuilt from a walk over the batch headers, as Kafka rebuilds a bad index.
+        // The walk checks no CRC and cuts nothing: a damaged batch is `Corrupt` when
+        // read, as in any cleanly closed segment. If even the headers do not lead to
+        // the end, the indexes stay as they are.
+        let walk = scan_active(bytes, idx.bytes(), &[], base, cfg, true, false);
+        if walk.end == log_len {
+            scan = walk;
+        }
     }
     if scan.index_entries * OFFSET_ENTRY != idx_len || !scan.new_index.is_empty() {
         report.rebuilt_indexes +=
@@ -161,6 +170,7 @@ fn scan_active(
     time: &[u8],
     base: i64,
     cfg: &LogConfig,
+    from_start: bool,
     deep: bool,
 ) -> ActiveScan {
     let interval = cfg.index_interval_bytes as usize;
@@ -168,7 +178,7 @@ fn scan_active(
     // starts. After a crash, write-back may have been reordered (a later page on disk,
     // an earlier one lost), so nothing before the end is trusted: validate every batch
     // from the segment start and rebuild both indexes.
-    let mut n = if deep {
+    let mut n = if from_start {
         0
     } else {
         valid_offset_entries(idx, bytes.len())
@@ -372,6 +382,19 @@ pub(crate) fn load_sealed(
         // A segment past the recovery point is validated whole and its indexes rebuilt:
         // after a power loss any of their pages may be stale.
         (Some(i), Some(t)) if idx_ok && time_ok && !unsealed => (i, t),
+        // Only the time index disagrees, and the batch headers cannot be walked to the
+        // end (a header damaged while closed): keep the indexes; reads of the damage
+        // are `Corrupt`, the rest of the segment stays readable.
+        (Some(i), Some(t)) if idx_ok && !unsealed => {
+            match rebuild_indexes(log_path, bytes, base, cfg, unsealed) {
+                Ok(rebuilt) => {
+                    report.rebuilt_indexes += 1;
+                    rebuilt
+                }
+                Err(Error::Corrupt { .. }) => (i, t),
+                Err(e) => return Err(e),
+            }
+        }
         _ => {
             report.rebuilt_indexes += 1;
             rebuild_indexes(log_path, bytes, base, cfg, unsealed)?
@@ -456,6 +479,7 @@ pub(crate) fn build_indexes(
     base: i64,
     interval: usize,
     stop_at_torn_tail: bool,
+    validate: bool,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
     let (mut idx, mut time) = (Vec::new(), Vec::new());
     let (mut pos, mut since, mut max_ts, mut max_off, mut last_time) =
@@ -464,12 +488,22 @@ pub(crate) fn build_indexes(
         if bytes[pos..].iter().all(|&b| b == 0) {
             break;
         }
-        let batch = match Batch::parse(&bytes[pos..]).and_then(|b| b.validate().map(|_| b)) {
-            Ok(b) => b,
-            Err(_) if stop_at_torn_tail => break,
-            Err(e) => return Err(Error::corrupt(log_path, pos as u64, e.to_string())),
+        let parsed = if validate {
+            Batch::parse(&bytes[pos..])
+                .and_then(|b| b.validate().map(|_| *b.header()))
+                .map_err(|e| e.to_string())
+        } else {
+            // A segment fsynced whole: headers only, so a batch damaged since (bit rot)
+            // is `Corrupt` when read instead of failing the whole open.
+            peek_header(bytes, pos)
+                .filter(|h| h.total_len() <= bytes.len() - pos)
+                .ok_or_else(|| "bad batch header".to_string())
         };
-        let h = *batch.header();
+        let h = match parsed {
+            Ok(h) => h,
+            Err(_) if stop_at_torn_tail => break,
+            Err(e) => return Err(Error::corrupt(log_path, pos as u64, e)),
+        };
         if since > interval {
             idx.extend_from_slice(&((h.last_offset() - base) as u32).to_be_bytes());
             idx.extend_from_slice(&(pos as u32).to_be_bytes());
@@ -500,8 +534,9 @@ pub(crate) fn build_indexes(
     Ok((idx, time))
 }
 
-/// Rebuilds `.index` and `.timeindex` of a sealed segment from a full validating scan,
-/// writing each through a temporary file and a rename so a crash leaves old or new.
+/// Rebuilds `.index` and `.timeindex` of a sealed segment from a walk over its batches
+/// (validating each after a crash, headers only for a segment synced whole), writing
+/// each through a temporary file and a rename so a crash leaves old or new.
 fn rebuild_indexes(
     log_path: &Path,
     bytes: &[u8],
@@ -514,6 +549,7 @@ fn rebuild_indexes(
         bytes,
         base,
         cfg.index_interval_bytes as usize,
+        stop_at_torn_tail,
         stop_at_torn_tail,
     )?;
     let write = |ext: &str, data: &[u8]| -> Result<Arc<MappedRegion>> {
