@@ -402,16 +402,19 @@ pub(crate) fn load_sealed(
     };
     // Walk the batch headers after the last index entry to the end of the file.
     let ib = index.bytes();
-    let mut pos = if ib.is_empty() || unsealed {
+    // Whole entries only: an index kept as it was (see above) may end in a partial one.
+    let idx_entries = ib.len() / OFFSET_ENTRY;
+    let mut pos = if idx_entries == 0 || unsealed {
         0
     } else {
-        decode_offset_entry(&ib[ib.len() - OFFSET_ENTRY..]).1 as usize
+        decode_offset_entry(&ib[(idx_entries - 1) * OFFSET_ENTRY..]).1 as usize
     };
     let mut next = base;
     let mut max_ts = -1;
     let tb = time_index.bytes();
-    if !tb.is_empty() {
-        max_ts = decode_time_entry(&tb[tb.len() - TIME_ENTRY..]).0;
+    let time_entries = tb.len() / TIME_ENTRY;
+    if time_entries > 0 {
+        max_ts = decode_time_entry(&tb[(time_entries - 1) * TIME_ENTRY..]).0;
     }
     while pos < bytes.len() {
         let header = if unsealed {
