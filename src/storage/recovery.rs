@@ -71,7 +71,8 @@ pub(crate) fn recover_active(
         scan = scan_active(bytes, idx.bytes(), time.bytes(), base, cfg, true, true);
     } else if clean
         && (scan.time_entries * TIME_ENTRY != time_len
-            || !last_time_entry_agrees(bytes, idx.bytes(), time.bytes(), base))
+            || !last_time_entry_agrees(bytes, idx.bytes(), time.bytes(), base)
+            || max_timestamp_walk(bytes, idx.bytes(), time.bytes(), base) != scan.max_ts)
     {
         // The segment's largest timestamp comes from its time index, and time
         // retention trusts it: a missing or damaged one (lost or damaged while closed)
@@ -294,6 +295,36 @@ pub(crate) struct Sealed {
     pub(crate) time_index: Arc<MappedRegion>,
 }
 
+/// The largest timestamp of the segment's batches, by their headers (`-1` for none),
+/// walking from the batch of the last time entry (every batch before it is no newer
+/// than that entry) to the end, as far as the headers lead. Run on the active segment
+/// at a clean open: its time index may have lost entries (cut short while closed) and
+/// still look whole, and time retention trusts the largest timestamp. With rising
+/// timestamps the walk covers the last few batches. Sealed segments trust their
+/// checked last time entry instead, as Kafka does (a walk per segment would make
+/// opening many segments slow).
+fn max_timestamp_walk(bytes: &[u8], idx: &[u8], time: &[u8], base: i64) -> i64 {
+    let n = time.len() / TIME_ENTRY;
+    let (mut pos, mut max_ts) = match n.checked_sub(1) {
+        None => (0, -1),
+        Some(last) => {
+            let (ts, rel) = decode_time_entry(&time[last * TIME_ENTRY..]);
+            match batch_holding(bytes, idx, base, base + rel as i64) {
+                Some((pos, _)) => (pos, ts),
+                None => (0, -1),
+            }
+        }
+    };
+    while let Some(h) = peek_header(bytes, pos) {
+        if h.total_len() > bytes.len() - pos {
+            break;
+        }
+        max_ts = max_ts.max(h.max_timestamp);
+        pos += h.total_len();
+    }
+    max_ts
+}
+
 /// Whether the last entry of `time` (a whole-entry prefix is used) agrees with the
 /// log `bytes`: the batch holding its offset has exactly its timestamp as largest (each
 /// entry records the largest timestamp so far and the offset of the record that has
@@ -304,17 +335,13 @@ pub(crate) fn last_time_entry_agrees(bytes: &[u8], idx: &[u8], time: &[u8], base
         return bytes.iter().all(|&b| b == 0);
     }
     let (ts, rel) = decode_time_entry(&time[(n - 1) * TIME_ENTRY..]);
-    batch_max_timestamp_at(bytes, idx, base, base + rel as i64) == Some(ts)
+    batch_holding(bytes, idx, base, base + rel as i64).is_some_and(|(_, max)| max == ts)
 }
 
-/// The largest timestamp of the batch holding `offset`, found from the offset index
-/// entry before it (or the segment start); `None` when no batch holds it.
-pub(crate) fn batch_max_timestamp_at(
-    bytes: &[u8],
-    idx: &[u8],
-    base: i64,
-    offset: i64,
-) -> Option<i64> {
+/// The byte position and largest timestamp of the batch holding `offset`, found from
+/// the offset index entry before it (or the segment start); `None` when no batch
+/// holds it.
+fn batch_holding(bytes: &[u8], idx: &[u8], base: i64, offset: i64) -> Option<(usize, i64)> {
     let entries = idx.len() / OFFSET_ENTRY;
     let entry = |i: usize| decode_offset_entry(&idx[i * OFFSET_ENTRY..]);
     let (mut lo, mut hi) = (0usize, entries);
@@ -341,7 +368,7 @@ pub(crate) fn batch_max_timestamp_at(
             return None;
         }
         if h.last_offset() >= offset {
-            return Some(h.max_timestamp);
+            return Some((pos, h.max_timestamp));
         }
         pos += h.total_len();
     }
