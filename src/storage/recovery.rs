@@ -438,6 +438,7 @@ pub(crate) fn load_sealed(
     };
     let mut next = base;
     let mut max_ts = -1;
+    let mut damaged = false;
     let tb = time_index.bytes();
     let time_entries = tb.len() / TIME_ENTRY;
     if time_entries > 0 {
@@ -450,7 +451,13 @@ pub(crate) fn load_sealed(
             peek_header(bytes, pos).filter(|h| h.total_len() <= bytes.len() - pos)
         };
         match header {
-            Some(h) if h.base_offset >= next => {
+            // Offsets relative to the segment's base fit in 32 bits (the index stores
+            // them so, as Kafka's): a base offset beyond that is damaged.
+            Some(h)
+                if h.base_offset >= next
+                    && h.last_offset() >= h.base_offset
+                    && h.last_offset() - base <= i32::MAX as i64 =>
+            {
                 next = h.next_offset();
                 max_ts = max_ts.max(h.max_timestamp);
                 pos += h.total_len();
@@ -468,11 +475,11 @@ pub(crate) fn load_sealed(
                 break;
             }
             _ => {
-                return Err(Error::corrupt(
-                    log_path,
-                    pos as u64,
-                    "invalid batch header inside a sealed segment",
-                ));
+                // A header damaged while closed, in a segment synced whole: the open
+                // goes on and reads that reach it are `Corrupt` (naming the file and
+                // position), as for any damaged batch; nothing is trimmed.
+                damaged = true;
+                break;
             }
         }
     }
@@ -481,7 +488,11 @@ pub(crate) fn load_sealed(
         next_offset: next,
         max_ts,
         roll_base_ts,
-        trimmed_to: pos.min(bytes.len()),
+        trimmed_to: if damaged {
+            bytes.len()
+        } else {
+            pos.min(bytes.len())
+        },
         index,
         time_index,
     })
