@@ -385,6 +385,16 @@ impl PartitionLog {
         // The age roll only needs millisecond-ish precision: the coarse clock costs a
         // few ns instead of ~25 ns per append.
         let now = super::mmap::coarse_now_ms();
+        // The limit applies to the batch as given, as Kafka checks the batch it
+        // received before it assigns offsets or stamps LogAppendTime.
+        let given = encoded_batch_len(records);
+        if given > inner.config.max_message_bytes as usize {
+            return Err(Error::RecordTooLarge {
+                topic: inner.name.clone(),
+                size: given,
+                max: inner.config.max_message_bytes as usize,
+            });
+        }
         let stamped: Vec<RecordIn<'_>>;
         let (records, append_time) = match inner.config.timestamp_type {
             TimestampType::CreateTime => (records, None),
@@ -400,15 +410,12 @@ impl PartitionLog {
                 (&stamped[..], Some(now))
             }
         };
-        // Sized after stamping: under LogAppendTime the timestamp deltas (varints) change.
-        let size = encoded_batch_len(records);
-        if size > inner.config.max_message_bytes as usize {
-            return Err(Error::RecordTooLarge {
-                topic: inner.name.clone(),
-                size,
-                max: inner.config.max_message_bytes as usize,
-            });
-        }
+        // What is written: under LogAppendTime the timestamp deltas (varints) change.
+        let size = if append_time.is_some() {
+            encoded_batch_len(records)
+        } else {
+            given
+        };
         let mut w = inner.writer.lock();
         if w.closed {
             return Err(Error::Closed);
