@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use brooklet::storage::FaultInjection;
 use brooklet::{
-    Broker, CleanupPolicy, ConsumerConfig, Error, FlushPolicy, OffsetAndMetadata, ProducerRecord,
-    TopicConfig, TopicPartition,
+    Broker, CleanupPolicy, ConsumerConfig, Error, FlushPolicy, OffsetAndMetadata, Producer,
+    ProducerRecord, TopicConfig, TopicPartition,
 };
 
 /// One armed plan at a time, and nothing else touching files meanwhile.
@@ -144,34 +144,9 @@ fn scenario(dir: &Path, acked: &mut Acked, inj: &FaultInjection) {
     let producer = b.producer();
     let n = records();
     for i in 0..n {
-        let p = (i % 2) as u32;
-        let value = event_value(i);
-        let syncs = inj.fired_syncs() as usize;
-        let r = producer.send(
-            ProducerRecord::new(EVENTS)
-                .partition(p)
-                .value(value.clone()),
-        );
-        check_poison(acked, EVENTS, p, &r, data_sync_failed(inj, syncs));
-        if let Ok(m) = &r {
-            acked.events.insert((p, m.offset()), value);
-        }
-        acked.note(&r);
+        send_event(&producer, acked, inj, (i % 2) as u32, i);
 
-        let key = table_key(i);
-        acked.table_attempts.entry(key.clone()).or_default().push(i);
-        let value = table_value(i);
-        let syncs = inj.fired_syncs() as usize;
-        let r = producer.send(
-            ProducerRecord::new(TABLE)
-                .key(key.clone())
-                .value(value.clone()),
-        );
-        check_poison(acked, TABLE, 0, &r, data_sync_failed(inj, syncs));
-        if let Ok(m) = &r {
-            acked.table.insert(key, (m.offset(), value));
-        }
-        acked.note(&r);
+        send_table(&producer, acked, inj, i);
 
         if i == n / 2 {
             commit(&b, acked);
@@ -188,20 +163,7 @@ fn scenario(dir: &Path, acked: &mut Acked, inj: &FaultInjection) {
     acked.note(&r);
     // Appends after compaction: the swap must leave a log that takes more.
     for i in n..n + 4 {
-        let key = table_key(i);
-        acked.table_attempts.entry(key.clone()).or_default().push(i);
-        let value = table_value(i);
-        let syncs = inj.fired_syncs() as usize;
-        let r = producer.send(
-            ProducerRecord::new(TABLE)
-                .key(key.clone())
-                .value(value.clone()),
-        );
-        check_poison(acked, TABLE, 0, &r, data_sync_failed(inj, syncs));
-        if let Ok(m) = &r {
-            acked.table.insert(key, (m.offset(), value));
-        }
-        acked.note(&r);
+        send_table(&producer, acked, inj, i);
     }
     let r = b.create_partitions(EVENTS, 3);
     acked.grew = r.is_ok();
@@ -240,6 +202,42 @@ fn scenario(dir: &Path, acked: &mut Acked, inj: &FaultInjection) {
     }
     acked.note(&r);
     let r = b.close();
+    acked.note(&r);
+}
+
+/// Sends event `i` to `events-<p>`, recording what was acknowledged and checking
+/// poisoning.
+fn send_event(producer: &Producer, acked: &mut Acked, inj: &FaultInjection, p: u32, i: u64) {
+    let value = event_value(i);
+    let syncs = inj.fired_syncs() as usize;
+    let r = producer.send(
+        ProducerRecord::new(EVENTS)
+            .partition(p)
+            .value(value.clone()),
+    );
+    check_poison(acked, EVENTS, p, &r, data_sync_failed(inj, syncs));
+    if let Ok(m) = &r {
+        acked.events.insert((p, m.offset()), value);
+    }
+    acked.note(&r);
+}
+
+/// Sends record `i` to the compacted `table`, recording the attempt, what was
+/// acknowledged, and checking poisoning.
+fn send_table(producer: &Producer, acked: &mut Acked, inj: &FaultInjection, i: u64) {
+    let key = table_key(i);
+    acked.table_attempts.entry(key.clone()).or_default().push(i);
+    let value = table_value(i);
+    let syncs = inj.fired_syncs() as usize;
+    let r = producer.send(
+        ProducerRecord::new(TABLE)
+            .key(key.clone())
+            .value(value.clone()),
+    );
+    check_poison(acked, TABLE, 0, &r, data_sync_failed(inj, syncs));
+    if let Ok(m) = &r {
+        acked.table.insert(key, (m.offset(), value));
+    }
     acked.note(&r);
 }
 
@@ -758,18 +756,7 @@ fn recovery_sweep(persistent: bool) -> Sweep {
             if let Ok(b) = Broker::open(dir.path()) {
                 let producer = b.producer();
                 for i in 1000..1004 {
-                    let p = (i % 2) as u32;
-                    let syncs = inj.fired_syncs() as usize;
-                    let r = producer.send(
-                        ProducerRecord::new(EVENTS)
-                            .partition(p)
-                            .value(event_value(i)),
-                    );
-                    check_poison(&mut acked, EVENTS, p, &r, data_sync_failed(&inj, syncs));
-                    if let Ok(m) = &r {
-                        acked.events.insert((p, m.offset()), event_value(i));
-                    }
-                    acked.note(&r);
+                    send_event(&producer, &mut acked, &inj, (i % 2) as u32, i);
                 }
                 let r = b.close();
                 acked.note(&r);
