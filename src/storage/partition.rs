@@ -52,9 +52,24 @@ fn is_failed_roll(dir: &Path, before: &[Arc<Segment>], base: i64) -> Result<bool
     if base >= prev.next_offset() {
         return Ok(false);
     }
+    // The record appended after the failed roll starts exactly at the leftover's base;
+    // without one there, the predecessor's end is what is wrong (a damaged base
+    // offset), not this segment.
+    let pb = prev.log.bytes();
+    let starts_there = matches!(prev.position_of(pb, base), Ok(Some(pos))
+        if segment::peek_header(pb, pos).is_some_and(|h| h.base_offset == base));
+    if !starts_there {
+        return Ok(false);
+    }
     let path = dir.join(segment::file_name(base, "log"));
     let bytes = io::read(&path).map_err(|e| Error::io(&path, e))?;
     Ok(bytes.iter().all(|&b| b == 0))
+}
+
+/// Whether segment `seg` looks like a genuine next segment: empty, or its first batch
+/// starts at its base offset (a misplaced copy of another segment does not).
+fn starts_at_its_base(seg: &Segment) -> bool {
+    segment::peek_header(seg.log.bytes(), 0).is_none_or(|h| h.base_offset == seg.base_offset)
 }
 
 fn read_log_start(dir: &Path) -> Result<Option<i64>> {
@@ -257,6 +272,17 @@ impl PartitionLog {
         };
         segments.push(Arc::clone(&active.seg));
         for pair in segments.windows(2) {
+            if pair[1].base_offset < pair[0].next_offset()
+                && pair[0].base_offset < recovery_point
+                && starts_at_its_base(&pair[1])
+            {
+                // A sealed segment that was not validated ends where the next one
+                // begins (rolls are contiguous): a walk past that went through a base
+                // offset damaged while closed (outside the CRC, as in Kafka). Its end
+                // is the next segment's base; reads that reach the damage get
+                // `Corrupt` (they stop at the next segment's base).
+                pair[0].clamp_next_offset(pair[1].base_offset);
+            }
             if pair[1].base_offset < pair[0].next_offset() {
                 return Err(Error::corrupt(
                     &pair[1].log_path,

@@ -54,6 +54,11 @@ impl Segment {
         self.next_offset.load(Ordering::Acquire)
     }
 
+    /// Lowers the segment's end to `to` (a sealed segment's end is the next one's base).
+    pub(crate) fn clamp_next_offset(&self, to: i64) {
+        self.next_offset.fetch_min(to, Ordering::AcqRel);
+    }
+
     /// The largest record timestamp in the segment, -1 when empty.
     pub(crate) fn max_timestamp(&self) -> i64 {
         self.max_timestamp.load(Ordering::Acquire)
