@@ -27,7 +27,7 @@ pub enum Error {
     /// Bytes on disk do not form valid data where valid data must be (a sealed segment,
     /// an index, metadata). brooklet never skips such data silently.
     #[error(
-        "corrupt data in `{}` at byte {offset}: {reason}; restore the file from a replica or backup, or delete the partition directory to drop it",
+        "corrupt data in `{}` at byte {offset}: {reason}; restore the file from a replica or backup, or run `Broker::repair`, which keeps what is valid and moves the rest into the `quarantine` folder",
         path.display()
     )]
     Corrupt {
@@ -158,8 +158,9 @@ pub enum Error {
         current: i32,
     },
 
-    /// The data directory is held by another `Broker` (in this or another process).
-    #[error("data directory `{}` is locked by {holder}; close that broker first", dir.display())]
+    /// The data directory is held by another `Broker` (in this or another process), or
+    /// a partition directory by another open handle of its log.
+    #[error("directory `{}` is locked by {holder}; close that first", dir.display())]
     Locked {
         /// The directory.
         dir: PathBuf,

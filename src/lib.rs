@@ -44,7 +44,8 @@ pub mod streams;
 
 pub use admin::{GroupPartitionOffset, OffsetSpec};
 pub use broker::{
-    Broker, BrokerBuilder, MaintenanceReport, PartitionDescription, TopicDescription,
+    Broker, BrokerBuilder, MaintenanceReport, OpenReport, PartitionDescription, RepairReport,
+    TopicDescription,
 };
 pub use config::{
     CleanupPolicy, ConsumerConfig, OffsetReset, PartitionerKind, ProducerConfig, TopicConfig,
@@ -63,4 +64,4 @@ pub use group::offsets::OffsetAndMetadata;
 pub use partitioner::{DefaultPartitioner, Partitioner, RoundRobinPartitioner};
 pub use producer::Producer;
 pub use record::{ProducerRecord, RecordMetadata, TopicPartition};
-pub use storage::FlushPolicy;
+pub use storage::{FlushPolicy, PartitionRepair};

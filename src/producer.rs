@@ -131,8 +131,9 @@ impl Producer {
         let (topic, p, ts, size) = self.route(&record, &mut RouteCache::default())?;
         let part = Arc::clone(&topic.partitions()[p as usize]);
         let topic_name = Arc::clone(&topic.name);
+        let log = part.log()?;
         let (offset, stored_ts) = part.appender.append(
-            &part.log,
+            log,
             record,
             ts,
             size,
@@ -144,7 +145,7 @@ impl Producer {
             partition: p,
             offset,
             timestamp: stored_ts,
-            timestamp_type: part.log.config().timestamp_type,
+            timestamp_type: log.config().timestamp_type,
         })
     }
 
@@ -175,7 +176,8 @@ impl Producer {
         while i < order.len() {
             let (topic, p, ..) = &routed[order[i]];
             let part = Arc::clone(&topic.partitions()[*p as usize]);
-            let max = batch_limit(part.log.config());
+            let log = part.log()?;
+            let max = batch_limit(log.config());
             let mut j = i;
             while j < order.len()
                 && records[order[j]].topic == records[order[i]].topic
@@ -201,14 +203,14 @@ impl Producer {
                         headers: &records[k].headers,
                     })
                     .collect();
-                let info = part.log.append(&ins)?;
+                let info = log.append(&ins)?;
                 for (n, &k) in order[start..end].iter().enumerate() {
                     out[k] = Some(RecordMetadata {
                         topic: Arc::clone(&topic.name),
                         partition: *p,
                         offset: info.base_offset + n as i64,
                         timestamp: info.log_append_time.unwrap_or(routed[k].2),
-                        timestamp_type: part.log.config().timestamp_type,
+                        timestamp_type: log.config().timestamp_type,
                     });
                 }
                 start = end;

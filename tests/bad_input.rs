@@ -832,7 +832,18 @@ fn opens_or_names(dir: &Path, file: &Path, topic: &str, want: Want) {
             names(&e, &[&name]);
         }
         Ok(b) => {
+            // A partition the damage kept from opening is refused naming the file,
+            // as a failed open was before the broker opened its healthy partitions.
+            let offline = b
+                .open_report()
+                .failed_partitions
+                .iter()
+                .any(|(tp, _)| tp.topic() == topic);
             match (read_all(&b, topic), want) {
+                (Err(e), _) if offline => {
+                    assert!(matches!(e, Error::Corrupt { .. }), "{e}");
+                    names(&e, &[&name]);
+                }
                 (Err(e), Want::Error | Want::Any) => {
                     assert!(matches!(e, Error::Corrupt { .. }), "{e}");
                     names(&e, &[&name]);
@@ -841,10 +852,18 @@ fn opens_or_names(dir: &Path, file: &Path, topic: &str, want: Want) {
                 (Ok(_), Want::Any) => {}
                 (r, w) => panic!("{name}: reading `{topic}` gave {r:?}, expected {w:?}"),
             }
-            // Still writable.
-            b.producer()
-                .send(ProducerRecord::new(topic).partition(0).key("k").value("v"))
-                .unwrap();
+            // Still writable, unless the damage kept the partition from opening: then
+            // it is listed in the open report and refuses sends with the same error.
+            let send = b
+                .producer()
+                .send(ProducerRecord::new(topic).partition(0).key("k").value("v"));
+            match send {
+                Err(e @ Error::Corrupt { .. }) if offline => names(&e, &[&name]),
+                other => {
+                    assert!(!offline, "an offline partition took a send: {other:?}");
+                    other.unwrap();
+                }
+            }
         }
     }
 }
@@ -1038,9 +1057,10 @@ fn foreign_files_and_directories_are_ignored_or_named() {
 
     // A segment-named directory, or a file named like a segment of another offset,
     // is either refused naming it or has no effect on the data.
-    for name in ["00000000000000099999.log", "00000000000000000005.log"] {
-        segment_named(name);
-    }
+    // (A segment file starting at 99999 leaves offsets 300..99999 unexplained:
+    // `Corrupt` naming it, since item 4 of issue 12; the log end no longer jumps.)
+    segment_named_want("00000000000000099999.log", Want::Any);
+    segment_named("00000000000000000005.log");
     // The lock file replaced by a directory.
     let (_d, dir) = populated();
     std::fs::remove_file(dir.join(".lock")).unwrap();
@@ -1053,19 +1073,23 @@ fn foreign_files_and_directories_are_ignored_or_named() {
 /// Plants `name` in `t-0` as a copy of the first segment, an empty file and a
 /// directory: opening refuses it naming it, or the data is unaffected.
 fn segment_named(name: &str) {
+    segment_named_want(name, Want::Records(300));
+}
+
+fn segment_named_want(name: &str, want: Want) {
     let (_d, dir) = populated();
     let f = dir.join("t-0").join(name);
     let first = seg(&dir, "t-0", 0, "log");
     std::fs::copy(&first, &f).unwrap();
-    opens_or_names(&dir, &f, "t", Want::Records(300));
+    opens_or_names(&dir, &f, "t", want);
     let (_d, dir) = populated();
     let f = dir.join("t-0").join(name);
     std::fs::write(&f, b"").unwrap();
-    opens_or_names(&dir, &f, "t", Want::Records(300));
+    opens_or_names(&dir, &f, "t", want);
     let (_d, dir) = populated();
     let f = dir.join("t-0").join(name);
     std::fs::create_dir(&f).unwrap();
-    opens_or_names(&dir, &f, "t", Want::Records(300));
+    opens_or_names(&dir, &f, "t", want);
 }
 
 /// Kafka's segment names are 20 digits. Found as a bug: `-0000000000000000001.log`

@@ -206,11 +206,23 @@ fn foreign_directories_named_like_partitions_are_left_alone() {
     let backup = dir.path().join("backup-1");
     std::fs::create_dir_all(&backup).unwrap();
     std::fs::write(backup.join("notes.txt"), "keep me").unwrap();
-    // A real leftover of a deleted topic: only brooklet files.
-    let leftover = dir.path().join("gone-0");
+    // A real leftover of a deleted topic: marked for deletion as Kafka marks it.
+    let leftover = dir
+        .path()
+        .join("gone-0.00112233445566778899aabbccddeeff-delete");
     std::fs::create_dir_all(&leftover).unwrap();
     std::fs::write(leftover.join(format!("{:020}.log", 0)), b"").unwrap();
+    // Brooklet's files without metadata and without that mark are never taken for a
+    // deleted topic's leftovers (issue 12, item 3): the topic is rebuilt.
+    let unmarked = dir.path().join("kept-0");
+    std::fs::create_dir_all(&unmarked).unwrap();
+    std::fs::write(unmarked.join(format!("{:020}.log", 0)), b"").unwrap();
     let b = Broker::open(dir.path()).unwrap();
+    assert!(
+        unmarked.exists(),
+        "an unmarked partition directory was deleted"
+    );
+    assert_eq!(b.list_topics(), vec!["kept".to_string()]);
     assert!(
         backup.join("notes.txt").exists(),
         "an operator's files were deleted"

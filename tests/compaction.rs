@@ -218,7 +218,8 @@ fn crash_during_compaction_keeps_every_latest_value() {
                     "the child never reached crash point {point}"
                 );
             }
-            let log = PartitionLog::open(&path, config()).unwrap();
+            let log = PartitionLog::open(&path, config())
+                .unwrap_or_else(|e| panic!("round {round} point {point}: {e}"));
             let got = read_all(&log);
             // The latest value of every key written before the child started is there
             // (point 0's child may have appended more, which supersede by key).

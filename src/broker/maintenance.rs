@@ -37,7 +37,9 @@ impl Broker {
         for topic in self.all_topics() {
             let cfg = topic.config.read().clone();
             for part in topic.partitions().iter() {
-                let log = &part.log;
+                // A partition that failed to open has nothing to maintain; using it
+                // reports its error.
+                let Ok(log) = part.log() else { continue };
                 if matches!(
                     cfg.cleanup_policy,
                     CleanupPolicy::Delete | CleanupPolicy::CompactDelete

@@ -4,8 +4,10 @@
 mod group_append;
 mod maintenance;
 pub(crate) mod meta;
+mod repair;
 
 pub use maintenance::MaintenanceReport;
+pub use repair::RepairReport;
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -69,6 +71,7 @@ pub(crate) struct BrokerInner {
     closed: AtomicBool,
     groups: Groups,
     offsets: Mutex<Option<Arc<OffsetStore>>>,
+    report: OpenReport,
 }
 
 /// A topic and its open partitions.
@@ -78,10 +81,42 @@ pub(crate) struct Topic {
     pub(crate) partitions: RwLock<Arc<Vec<Arc<Partition>>>>,
 }
 
-/// One partition: its log and its shared append queue.
+/// One partition: its log (or the error that kept it from opening) and its shared
+/// append queue.
 pub(crate) struct Partition {
-    pub(crate) log: PartitionLog,
+    log: std::result::Result<PartitionLog, Error>,
     pub(crate) appender: GroupAppender,
+}
+
+impl Partition {
+    /// The log, or the error that kept it from opening (a damaged partition stays
+    /// closed while every healthy one serves).
+    pub(crate) fn log(&self) -> Result<&PartitionLog> {
+        self.log.as_ref().map_err(Error::duplicate)
+    }
+}
+
+/// What [`Broker::open`] found beyond what it could open cleanly.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OpenReport {
+    /// Partitions that did not open, with the error each returns on use
+    /// (`<topic>-<partition>`, message). Every other partition serves normally.
+    pub failed_partitions: Vec<(TopicPartition, String)>,
+    /// Topics whose metadata file was missing while their partition directories held
+    /// records: rebuilt from the directories (see [`Broker::open`]).
+    pub rebuilt_topics: Vec<String>,
+    /// Deletions interrupted by a crash and finished at open.
+    pub finished_deletions: Vec<String>,
+    /// Anything else an operator should read.
+    pub warnings: Vec<String>,
+}
+
+impl OpenReport {
+    /// Whether the open found nothing to report.
+    pub fn is_clean(&self) -> bool {
+        self == &OpenReport::default()
+    }
 }
 
 impl Topic {
@@ -103,6 +138,8 @@ pub struct PartitionDescription {
     pub segments: usize,
     /// Bytes of batches on disk.
     pub size_bytes: u64,
+    /// Why the partition did not open (it is offline; the offsets are -1), or `None`.
+    pub error: Option<String>,
 }
 
 /// What [`Broker::describe_topic`] reports.
@@ -203,12 +240,18 @@ impl Broker {
     fn open_with(options: BrokerBuilder) -> Result<Broker> {
         options.default_topic_config.validate()?;
         let dir = options.dir.clone();
-        io::create_dir_all(&dir).map_err(sync_err(&dir))?;
+        // Directories are created only when missing: on a full disk an existing
+        // directory opens (and every record stays readable).
+        create_dir_if_missing(&dir)?;
         let lock_file = lock_dir(&dir)?;
         let tdir = meta::topics_dir(&dir);
-        io::create_dir_all(&tdir).map_err(sync_err(&tdir))?;
+        create_dir_if_missing(&tdir)?;
         let bg = Background::new("brooklet-bg")?;
+        let mut report = OpenReport::default();
         let mut topics = HashMap::new();
+        // Deletions interrupted by a crash: their partition directories were marked
+        // (renamed `<name>-<p>.<id>-delete`) before the metadata went.
+        let marked = marked_for_deletion(&dir)?;
         for entry in io::read_dir(&tdir).map_err(sync_err(&tdir))? {
             let path = entry.map_err(sync_err(&tdir))?.path();
             let fname = path
@@ -223,7 +266,14 @@ impl Broker {
             if !fname.ends_with(".topic") {
                 continue;
             }
-            let text = io::read_to_string(&path).map_err(sync_err(&path))?;
+            let bytes = io::read(&path).map_err(sync_err(&path))?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                Error::corrupt(
+                    &path,
+                    e.utf8_error().valid_up_to() as u64,
+                    "topic metadata is not valid UTF-8",
+                )
+            })?;
             let (name, config) = meta::decode(&path, &text)?;
             // The file is `<name>.topic`: another file claiming the same name (copied in
             // by hand) would open the same partition files twice.
@@ -236,10 +286,19 @@ impl Broker {
                     ),
                 ));
             }
-            let topic = open_topic(&dir, &name, config, &bg)?;
+            if marked.iter().any(|(t, _)| t == &name) {
+                // The user asked for the deletion; finish it.
+                finish_deletion(&dir, &name, config.partitions)?;
+                report.finished_deletions.push(name);
+                continue;
+            }
+            let topic = open_topic(&dir, &name, config, &bg, true, &mut report)?;
             topics.insert(name, Arc::new(topic));
         }
-        remove_orphan_partitions(&dir, &topics)?;
+        for (_, path) in marked_for_deletion(&dir)? {
+            io::remove_dir_all(&path).map_err(sync_err(&path))?;
+        }
+        adopt_orphan_partitions(&dir, &mut topics, &bg, &mut report)?;
         let interval = options.maintenance_interval;
         let broker = Broker {
             inner: Arc::new(BrokerInner {
@@ -252,6 +311,7 @@ impl Broker {
                 closed: AtomicBool::new(false),
                 groups: Groups::default(),
                 offsets: Mutex::new(None),
+                report,
             }),
         };
         if !interval.is_zero() {
@@ -270,6 +330,20 @@ impl Broker {
                 });
         }
         Ok(broker)
+    }
+
+    /// What opening found: partitions that did not open (each returns its error on
+    /// use while the rest serve), topics rebuilt from their partition directories,
+    /// deletions finished, and warnings.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let broker = brooklet::Broker::open(dir.path())?;
+    /// assert!(broker.open_report().is_clean());
+    /// # Ok::<(), brooklet::Error>(())
+    /// ```
+    pub fn open_report(&self) -> &OpenReport {
+        &self.inner.report
     }
 
     /// The data directory.
@@ -329,6 +403,12 @@ impl Broker {
                 .is_some_and(|(t, p)| t == name && p.parse::<u32>().is_ok());
             if leftover {
                 let pdir = entry.path();
+                if holds_records(&pdir) {
+                    return Err(Error::InvalidArgument(format!(
+                        "directory `{}` holds records but belongs to no topic; move it away or reopen the broker to adopt it",
+                        pdir.display()
+                    )));
+                }
                 io::remove_dir_all(&pdir).map_err(sync_err(&pdir))?;
             }
         }
@@ -336,9 +416,20 @@ impl Broker {
         // point. If allocating a partition fails (a full disk) nothing was committed and
         // the directories are removed; a crash before the commit leaves orphan
         // directories, which opening removes.
-        let topic = match open_topic(&self.inner.dir, name, config.clone(), &self.inner.bg)
-            .and_then(|t| meta::write(&self.inner.dir, name, &config).map(|()| t))
-        {
+        let topic = match open_topic(
+            &self.inner.dir,
+            name,
+            config.clone(),
+            &self.inner.bg,
+            false,
+            &mut OpenReport::default(),
+        )
+        .and_then(|t| meta::write(&self.inner.dir, name, &config).map(|()| t))
+        .and_then(|t| {
+            (0..config.partitions)
+                .try_for_each(|p| clear_creating_marker(&partition_dir(&self.inner.dir, name, p)))
+                .map(|()| t)
+        }) {
             Ok(t) => t,
             Err(e) => {
                 // The metadata may have been renamed in before its directory sync
@@ -380,15 +471,16 @@ impl Broker {
             .ok_or_else(|| Error::UnknownTopic {
                 topic: name.to_string(),
             })?;
-        // The metadata goes first (durably): from then on the topic does not exist,
-        // and leftover partition directories are garbage, removed here or at next open.
-        meta::remove(&self.inner.dir, name)?;
-        for (p, part) in topic.partitions().iter().enumerate() {
-            let _ = part.log.close();
-            let pdir = partition_dir(&self.inner.dir, name, p as u32);
-            io::remove_dir_all(&pdir).map_err(sync_err(&pdir))?;
+        // As Kafka: each partition directory is first renamed `<name>-<p>.<id>-delete`
+        // (durably), then the metadata goes, then the marked directories. Opening
+        // removes only marked directories, so a directory that lost its metadata any
+        // other way is never taken for garbage.
+        for part in topic.partitions().iter() {
+            if let Ok(log) = part.log() {
+                let _ = log.close();
+            }
         }
-        Ok(())
+        finish_deletion(&self.inner.dir, name, topic.partitions().len() as u32)
     }
 
     /// Names of the user topics, sorted (internal topics are left out, as Kafka's
@@ -416,12 +508,23 @@ impl Broker {
             .partitions()
             .iter()
             .enumerate()
-            .map(|(i, p)| PartitionDescription {
-                partition: i as u32,
-                log_start_offset: p.log.log_start_offset(),
-                log_end_offset: p.log.log_end_offset(),
-                segments: p.log.segment_count(),
-                size_bytes: p.log.size_bytes(),
+            .map(|(i, p)| match p.log() {
+                Ok(log) => PartitionDescription {
+                    partition: i as u32,
+                    log_start_offset: log.log_start_offset(),
+                    log_end_offset: log.log_end_offset(),
+                    segments: log.segment_count(),
+                    size_bytes: log.size_bytes(),
+                    error: None,
+                },
+                Err(e) => PartitionDescription {
+                    partition: i as u32,
+                    log_start_offset: -1,
+                    log_end_offset: -1,
+                    segments: 0,
+                    size_bytes: 0,
+                    error: Some(e.to_string()),
+                },
             })
             .collect();
         let config = topic.config.read().clone();
@@ -465,9 +568,16 @@ impl Broker {
         let old = parts.len() as u32;
         // New partitions first, metadata last (the commit point), as in create_topic.
         let opened = (old..total)
-            .map(|p| open_partition(&self.inner.dir, name, p, &config, &self.inner.bg))
+            .map(|p| open_partition(&self.inner.dir, name, p, &config, &self.inner.bg, false))
             .collect::<Result<Vec<_>>>()
-            .and_then(|v| meta::write(&self.inner.dir, name, &config).map(|()| v));
+            .and_then(|v| meta::write(&self.inner.dir, name, &config).map(|()| v))
+            .and_then(|v| {
+                (old..total)
+                    .try_for_each(|p| {
+                        clear_creating_marker(&partition_dir(&self.inner.dir, name, p))
+                    })
+                    .map(|()| v)
+            });
         match opened {
             Ok(v) => parts.extend(v.into_iter().map(Arc::new)),
             Err(e) => {
@@ -542,7 +652,7 @@ impl Broker {
     pub fn partition_log(&self, topic: &str, partition: u32) -> Result<PartitionLog> {
         Ok(self
             .partition(&TopicPartition::new(topic, partition))?
-            .log
+            .log()?
             .clone())
     }
 
@@ -590,8 +700,9 @@ impl Broker {
     pub fn flush(&self) -> Result<()> {
         let topics: Vec<Arc<Topic>> = self.inner.topics.read().values().cloned().collect();
         for t in topics {
-            for p in t.partitions().iter() {
-                p.log.flush()?;
+            // A partition that failed to open holds nothing unflushed.
+            for log in t.partitions().iter().filter_map(|p| p.log().ok()) {
+                log.flush()?;
             }
         }
         Ok(())
@@ -617,7 +728,9 @@ impl BrokerInner {
         let mut first_err = None;
         for t in self.topics.read().values() {
             for p in t.partitions().iter() {
-                if let Err(e) = p.log.close() {
+                if let Ok(log) = p.log()
+                    && let Err(e) = log.close()
+                {
                     first_err.get_or_insert(e);
                 }
             }
@@ -646,18 +759,79 @@ fn open_partition(
     p: u32,
     config: &TopicConfig,
     bg: &Background,
+    must_exist: bool,
 ) -> Result<Partition> {
-    let log = PartitionLog::open_with(partition_dir(dir, topic, p), config.log_config(), bg)?;
+    let pdir = partition_dir(dir, topic, p);
+    if must_exist && !io::exists(&pdir).map_err(sync_err(&pdir))? {
+        // Topics are created directories first, metadata last: a partition the
+        // metadata lists was on disk. Creating it empty would hide the loss.
+        return Err(Error::corrupt(
+            &pdir,
+            0,
+            format!(
+                "partition directory of `{topic}` partition {p} is missing (its records are lost unless it is restored)"
+            ),
+        ));
+    }
+    if must_exist {
+        // A marker left by a create that committed but crashed before removing it.
+        clear_creating_marker(&pdir)?;
+    } else {
+        // Until the metadata commits the topic, this marker says the directory is a
+        // creation in progress: opening removes such an orphan (it holds no record),
+        // while an orphan without it is adopted, never deleted.
+        create_dir_if_missing(&pdir)?;
+        let marker = pdir.join(CREATING);
+        io::write(&marker, b"").map_err(sync_err(&marker))?;
+    }
+    let log = PartitionLog::open_with(pdir, config.log_config(), bg)?;
     Ok(Partition {
-        log,
+        log: Ok(log),
         appender: GroupAppender::default(),
     })
 }
 
-fn open_topic(dir: &Path, name: &str, config: TopicConfig, bg: &Background) -> Result<Topic> {
-    let parts = (0..config.partitions)
-        .map(|p| open_partition(dir, name, p, &config, bg).map(Arc::new))
-        .collect::<Result<Vec<_>>>()?;
+/// Marks a partition directory whose topic (or growth) is not committed yet.
+const CREATING: &str = ".creating";
+
+/// Removes the creation marker of a committed partition.
+fn clear_creating_marker(pdir: &Path) -> Result<()> {
+    let marker = pdir.join(CREATING);
+    match io::remove_file(&marker) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(&marker, e)),
+    }
+}
+
+/// Opens a topic's partitions. At broker open (`existing`), a partition that is
+/// damaged (`Corrupt`) or missing is kept as a failed partition, listed in `report`,
+/// and every other partition opens; any other error, and any error when creating a
+/// topic, fails the call.
+fn open_topic(
+    dir: &Path,
+    name: &str,
+    config: TopicConfig,
+    bg: &Background,
+    existing: bool,
+    report: &mut OpenReport,
+) -> Result<Topic> {
+    let mut parts = Vec::with_capacity(config.partitions as usize);
+    for p in 0..config.partitions {
+        match open_partition(dir, name, p, &config, bg, existing) {
+            Ok(part) => parts.push(Arc::new(part)),
+            Err(e @ Error::Corrupt { .. }) if existing => {
+                report
+                    .failed_partitions
+                    .push((TopicPartition::new(name, p), e.to_string()));
+                parts.push(Arc::new(Partition {
+                    log: Err(e),
+                    appender: GroupAppender::default(),
+                }));
+            }
+            Err(e) => return Err(e),
+        }
+    }
     Ok(Topic {
         name: Arc::from(name),
         config: RwLock::new(config),
@@ -665,9 +839,114 @@ fn open_topic(dir: &Path, name: &str, config: TopicConfig, bg: &Background) -> R
     })
 }
 
-/// Removes partition directories of topics that no longer exist (a deletion
-/// interrupted by a crash).
-fn remove_orphan_partitions(dir: &Path, topics: &HashMap<String, Arc<Topic>>) -> Result<()> {
+/// `(topic, path)` of every partition directory marked for deletion
+/// (`<topic>-<p>.<32 hex digits>-delete`, Kafka's naming).
+fn marked_for_deletion(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in io::read_dir(dir).map_err(sync_err(dir))? {
+        let entry = entry.map_err(sync_err(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix("-delete") else {
+            continue;
+        };
+        let Some((tp, id)) = stem.rsplit_once('.') else {
+            continue;
+        };
+        let Some((topic, p)) = tp.rsplit_once('-') else {
+            continue;
+        };
+        if id.len() == 32
+            && id.bytes().all(|b| b.is_ascii_hexdigit())
+            && p.parse::<u32>().is_ok()
+            && entry.file_type().is_ok_and(|t| t.is_dir())
+        {
+            out.push((topic.to_string(), entry.path()));
+        }
+    }
+    Ok(out)
+}
+
+/// A fresh 32-hex-digit id for a deletion mark (random keys of the standard hasher,
+/// the time and the process id: unique enough for names in one directory).
+fn deletion_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut id = String::with_capacity(32);
+    for salt in 0..2u64 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.write_u32(std::process::id());
+        h.write_u64(salt);
+        id.push_str(&format!("{:016x}", h.finish()));
+    }
+    id
+}
+
+/// Deletes topic `name` as Kafka does: marks each partition directory (renamed
+/// `<name>-<p>.<id>-delete`, durably), removes the metadata, then the marked
+/// directories. Idempotent: finishes a deletion a crash interrupted.
+fn finish_deletion(dir: &Path, name: &str, partitions: u32) -> Result<()> {
+    for p in 0..partitions {
+        let pdir = partition_dir(dir, name, p);
+        if io::exists(&pdir).map_err(sync_err(&pdir))? {
+            let marked = dir.join(format!("{name}-{p}.{}-delete", deletion_id()));
+            io::rename(&pdir, &marked).map_err(sync_err(&pdir))?;
+        }
+    }
+    meta::sync_dir(dir)?;
+    match meta::remove(dir, name) {
+        Ok(()) => {}
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    for (topic, path) in marked_for_deletion(dir)? {
+        if topic == name {
+            io::remove_dir_all(&path).map_err(sync_err(&path))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a partition directory holds a `.log` file (every opened log has one).
+fn has_segment(pdir: &Path) -> bool {
+    io::read_dir(pdir).map_or(true, |entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".log"))
+    })
+}
+
+/// Whether a partition directory holds any record: a `.log` file with a non-zero byte
+/// in its first page (a batch starts at byte 0 of every non-empty segment; what a
+/// crashed `create_topic` leaves is empty or preallocated zeros).
+fn holds_records(pdir: &Path) -> bool {
+    let Ok(entries) = io::read_dir(pdir) else {
+        // Unreadable: assume the worst and keep it.
+        return true;
+    };
+    entries.flatten().any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        name.ends_with(".log")
+            && io::read(&e.path()).map_or(true, |b| b.iter().take(4096).any(|&x| x != 0))
+    })
+}
+
+/// Partition directories (`<topic>-<p>` holding only brooklet's files) that no
+/// metadata lists. Without records they are what a crashed `create_topic` or
+/// `create_partitions` left, and are removed. With records they are never deleted:
+/// the metadata is rebuilt from them (partition count from the directories, default
+/// settings with retention off, so nothing is deleted before an operator reviews it)
+/// and a warning goes into the open report.
+fn adopt_orphan_partitions(
+    dir: &Path,
+    topics: &mut HashMap<String, Arc<Topic>>,
+    bg: &Background,
+    report: &mut OpenReport,
+) -> Result<()> {
+    let mut orphans: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
     for entry in io::read_dir(dir).map_err(sync_err(dir))? {
         let entry = entry.map_err(sync_err(dir))?;
         if !entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
@@ -678,14 +957,66 @@ fn remove_orphan_partitions(dir: &Path, topics: &HashMap<String, Arc<Topic>>) ->
             continue;
         };
         let Ok(p) = p.parse::<u32>() else { continue };
+        if p.to_string() != name.rsplit_once('-').map_or("", |x| x.1) {
+            continue;
+        }
         let known = topics
             .get(topic)
             .is_some_and(|t| (p as usize) < t.partitions().len());
-        // Only a directory holding nothing but brooklet's own files is a leftover of a
-        // deleted topic; anything else (an operator's `backup-1`) is left alone.
-        if !known && meta::validate_name(topic).is_ok() && only_partition_files(&entry.path()) {
-            io::remove_dir_all(&entry.path()).map_err(sync_err(dir))?;
+        // Anything not made of brooklet's own files (an operator's `backup-1`) is
+        // left alone.
+        if known || meta::validate_name(topic).is_err() || !only_partition_files(&entry.path()) {
+            continue;
         }
+        let creating = io::exists(&entry.path().join(CREATING)).map_err(sync_err(dir))?;
+        if (creating || !has_segment(&entry.path())) && !holds_records(&entry.path()) {
+            // What a crashed `create_topic` or `create_partitions` left.
+            io::remove_dir_all(&entry.path()).map_err(sync_err(dir))?;
+        } else {
+            orphans.entry(topic.to_string()).or_default().push(p);
+        }
+    }
+    for (name, parts) in orphans {
+        let count = parts.iter().max().map_or(0, |&m| m + 1);
+        let config = match topics.get(&name) {
+            Some(t) => {
+                let mut c = t.config.read().clone();
+                report.warnings.push(format!(
+                    "topic `{name}` had {} partitions in its metadata but directories up to partition {}; grown to {count}",
+                    c.partitions,
+                    count - 1
+                ));
+                c.partitions = count;
+                c
+            }
+            None if name == crate::group::offsets::OFFSETS_TOPIC => {
+                crate::group::offsets::offsets_topic_config(count)
+            }
+            None => TopicConfig::new(count)
+                .retention_ms(None)
+                .retention_bytes(None),
+        };
+        let missing: Vec<u32> = (0..count).filter(|p| !parts.contains(p)).collect();
+        if !missing.is_empty() {
+            report.warnings.push(format!(
+                "topic `{name}`: partitions {missing:?} had no directory and were created empty"
+            ));
+        }
+        for &p in &missing {
+            let pdir = partition_dir(dir, &name, p);
+            if !io::exists(&pdir).map_err(sync_err(&pdir))? {
+                io::create_dir_all(&pdir).map_err(sync_err(&pdir))?;
+            }
+        }
+        meta::write(dir, &name, &config)?;
+        if !topics.contains_key(&name) {
+            report.rebuilt_topics.push(name.clone());
+            report.warnings.push(format!(
+                "topic `{name}` had no metadata file; rebuilt with {count} partitions from its directories and default settings with retention off: review them"
+            ));
+        }
+        let topic = open_topic(dir, &name, config, bg, true, report)?;
+        topics.insert(name, Arc::new(topic));
     }
     Ok(())
 }
@@ -711,6 +1042,7 @@ fn only_partition_files(dir: &Path) -> bool {
             || matches!(
                 name.as_str(),
                 ".clean-shutdown"
+                    | ".creating"
                     | "log-start-offset"
                     | "recovery-point"
                     | "cleaner-offset-checkpoint"
@@ -719,16 +1051,24 @@ fn only_partition_files(dir: &Path) -> bool {
     })
 }
 
+fn create_dir_if_missing(dir: &Path) -> Result<()> {
+    if !io::exists(dir).map_err(sync_err(dir))? {
+        io::create_dir_all(dir).map_err(sync_err(dir))?;
+    }
+    Ok(())
+}
+
 /// Takes the directory's exclusive lock and records our pid in it.
 fn lock_dir(dir: &Path) -> Result<File> {
     let path = dir.join(".lock");
+    let creates = !io::exists(&path).map_err(sync_err(&path))?;
     let mut f = io::open_with(
         OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false),
-        true,
+        creates,
         &path,
     )
     .map_err(sync_err(&path))?;
@@ -753,9 +1093,15 @@ fn lock_dir(dir: &Path) -> Result<File> {
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
     }
-    io::set_len(&f, 0)
+    // The pid only names the holder in `Locked` messages: on a full disk the lock is
+    // held without it.
+    match io::set_len(&f, 0)
         .and_then(|_| f.rewind())
         .and_then(|_| io::write_all(&mut f, std::process::id().to_string().as_bytes()))
-        .map_err(sync_err(&path))?;
+    {
+        Ok(()) => {}
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT)) => {}
+        Err(e) => return Err(Error::io(&path, e)),
+    }
     Ok(f)
 }

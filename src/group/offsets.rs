@@ -161,13 +161,18 @@ fn decode_value(b: &[u8]) -> Option<OffsetAndMetadata> {
     })
 }
 
+/// The settings `__consumer_offsets` is created with, for `partitions` partitions.
+pub(crate) fn offsets_topic_config(partitions: u32) -> TopicConfig {
+    TopicConfig::new(partitions)
+        .segment_bytes(1 << 20)
+        .retention_ms(None)
+        .cleanup_policy(CleanupPolicy::Compact)
+}
+
 impl OffsetStore {
     /// Opens the store, creating `__consumer_offsets` on first use, and replays it.
     pub(crate) fn open(broker: &Broker) -> Result<OffsetStore> {
-        let config = TopicConfig::new(OFFSETS_PARTITIONS)
-            .segment_bytes(1 << 20)
-            .retention_ms(None)
-            .cleanup_policy(CleanupPolicy::Compact);
+        let config = offsets_topic_config(OFFSETS_PARTITIONS);
         match broker.create_topic_unchecked(OFFSETS_TOPIC, config) {
             Ok(()) | Err(Error::TopicExists { .. }) => {}
             Err(e) => return Err(e),

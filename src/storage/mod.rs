@@ -11,6 +11,7 @@ mod notify;
 mod partition;
 mod read;
 mod recovery;
+mod repair;
 mod segment;
 
 pub use background::Background;
@@ -24,3 +25,4 @@ pub(crate) use partition::now_ms;
 pub use partition::{AppendInfo, PartitionLog};
 pub use read::{FetchedBatchIter, FetchedBatches, FetchedRecords};
 pub use recovery::RecoveryReport;
+pub use repair::PartitionRepair;

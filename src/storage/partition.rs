@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crossbeam_utils::sync::{Parker, Unparker};
@@ -72,7 +72,7 @@ fn starts_at_its_base(seg: &Segment) -> bool {
     segment::peek_header(seg.log.bytes(), 0).is_none_or(|h| h.base_offset == seg.base_offset)
 }
 
-fn read_log_start(dir: &Path) -> Result<Option<i64>> {
+pub(crate) fn read_log_start(dir: &Path) -> Result<Option<i64>> {
     read_offset_file(dir, LOG_START)
 }
 
@@ -118,9 +118,27 @@ pub struct AppendInfo {
 /// assert_eq!(first.value(), Some(&b"hello"[..]));
 /// # Ok::<(), brooklet::Error>(())
 /// ```
-#[derive(Clone)]
 pub struct PartitionLog {
     inner: Arc<LogInner>,
+}
+
+impl Clone for PartitionLog {
+    fn clone(&self) -> Self {
+        self.inner.handles.fetch_add(1, Ordering::Relaxed);
+        PartitionLog {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl Drop for PartitionLog {
+    /// The last handle closes the log at once (background tasks may keep its memory a
+    /// little longer, but not its directory lock), so it can be reopened right away.
+    fn drop(&mut self) {
+        if self.inner.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _ = self.inner.close();
+        }
+    }
 }
 
 impl std::fmt::Debug for PartitionLog {
@@ -160,6 +178,11 @@ struct LogInner {
     /// Set by `close`: background recovery-point writes stop (the directory may be
     /// about to be deleted).
     closing: AtomicBool,
+    /// The directory's lock, released by `close`.
+    lock: Mutex<Option<std::fs::File>>,
+    /// Live `PartitionLog` handles (background tasks hold the inner state, not a
+    /// handle): the last one dropped closes the log.
+    handles: AtomicUsize,
     waiters: Waiters,
     report: RecoveryReport,
 }
@@ -175,6 +198,25 @@ pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Takes the exclusive lock of a partition directory.
+///
+/// # Errors
+/// [`Error::Locked`] while another handle (a live `Broker`'s) has the log open;
+/// [`Error::Io`] when the directory cannot be opened.
+pub(crate) fn lock_partition_dir(dir: &Path) -> Result<std::fs::File> {
+    let f = io::open(dir).map_err(|e| Error::io(dir, e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
+            dir: dir.to_path_buf(),
+            holder:
+                "another open handle of this partition's log (a Broker, in this or another process)"
+                    .into(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(dir, e)),
+    }
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
@@ -209,11 +251,18 @@ impl PartitionLog {
     ) -> Result<PartitionLog> {
         config.validate()?;
         let dir = dir.as_ref().to_path_buf();
-        io::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        // Only when missing: on a full disk an existing log still opens.
+        if !io::exists(&dir).map_err(|e| Error::io(&dir, e))? {
+            io::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // One open log per directory (flock on the directory itself, so nothing is
+        // created): a second handle would append at offsets the first one also
+        // hands out, and its close would mark a live log clean.
+        let lock = lock_partition_dir(&dir)?;
         // An interrupted compaction swap is finished or undone before anything else.
         super::compaction::recover(&dir)?;
         let marker = dir.join(CLEAN_MARKER);
@@ -235,6 +284,18 @@ impl PartitionLog {
         } else {
             read_offset_file(&dir, RECOVERY_POINT)?.unwrap_or(0)
         };
+        // As in Kafka, a segment is validated when it holds offsets at or past the
+        // recovery point (a clean close leaves the point at the log end, inside the
+        // active segment, which a later roll seals).
+        let first_validated = bases
+            .windows(2)
+            .position(|w| w[1] > recovery_point)
+            .unwrap_or(bases.len().saturating_sub(1));
+        if !clean {
+            // Only a torn tail may be cut: refuse before anything is changed when the
+            // damage is followed by valid data.
+            super::recovery::check_damage_is_tail(&dir, &bases, first_validated)?;
+        }
         let mut segments = Vec::with_capacity(bases.len() + 1);
         let active = match bases.split_last() {
             None => ActiveSegment::create(&dir, 0, &config, bg)?,
@@ -245,7 +306,7 @@ impl PartitionLog {
                         remove_segment_files(&dir, base)?;
                         continue;
                     }
-                    let validate = base >= recovery_point;
+                    let validate = i >= first_validated;
                     let cut_before = report.truncated_bytes;
                     let seg = segment::open_sealed(&dir, base, &config, validate, &mut report)?;
                     let next_base = bases[i + 1];
@@ -271,6 +332,7 @@ impl PartitionLog {
             }
         };
         segments.push(Arc::clone(&active.seg));
+        let log_start_file = read_log_start(&dir)?;
         for pair in segments.windows(2) {
             if pair[1].base_offset < pair[0].next_offset()
                 && pair[0].base_offset < recovery_point
@@ -282,6 +344,26 @@ impl PartitionLog {
                 // is the next segment's base; reads that reach the damage get
                 // `Corrupt` (they stop at the next segment's base).
                 pair[0].clamp_next_offset(pair[1].base_offset);
+            }
+            if pair[0].next_offset() < pair[1].base_offset
+                && log_start_file.is_none_or(|start| start < pair[1].base_offset)
+                && segment::headers_reach_end(pair[0].log.bytes(), pair[0].base_offset)
+            {
+                // Rolls, retention and compaction all keep segments contiguous: offsets
+                // missing between two segments whose batches are intact mean a segment
+                // file was lost (a walk stopped by damage is reported when read).
+                return Err(Error::corrupt(
+                    &pair[0].log_path,
+                    pair[0].log.bytes().len() as u64,
+                    format!(
+                        "offsets {}..{} are missing: this segment ends at offset {} but the next one, `{}`, starts at {} (a segment file was deleted, lost or cut short)",
+                        pair[0].next_offset(),
+                        pair[1].base_offset,
+                        pair[0].next_offset(),
+                        pair[1].log_path.display(),
+                        pair[1].base_offset
+                    ),
+                ));
             }
             if pair[1].base_offset < pair[0].next_offset() {
                 return Err(Error::corrupt(
@@ -304,7 +386,7 @@ impl PartitionLog {
         sync_dir(&dir)?;
         let log_end = active.seg.next_offset();
         // delete_records may have moved the start inside the first segment.
-        let log_start = read_log_start(&dir)?
+        let log_start = log_start_file
             .unwrap_or(i64::MIN)
             .max(segments[0].base_offset)
             .min(log_end);
@@ -329,6 +411,8 @@ impl PartitionLog {
             maintenance: Mutex::new(()),
             recovery_point: Mutex::new(recovery_point_now),
             closing: AtomicBool::new(false),
+            lock: Mutex::new(Some(lock)),
+            handles: AtomicUsize::new(1),
             waiters: Waiters::default(),
             report,
             config,
@@ -345,6 +429,25 @@ impl PartitionLog {
             });
         }
         Ok(PartitionLog { inner })
+    }
+
+    /// Explicit repair of a closed log in `dir` that [`open`](Self::open) refused with
+    /// [`Error::Corrupt`]: keeps the longest valid prefix (every batch is validated)
+    /// and moves the rest into a folder named after the partition inside
+    /// `quarantine`: the damaged segment as a whole copy, every later segment as it
+    /// is. Nothing is deleted. Returns `None` when the log needed no repair.
+    /// [`Broker::repair`](crate::Broker::repair) runs it on every partition.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] while a handle has the log open; [`Error::Io`] when a file
+    /// cannot be read, copied, moved or cut.
+    pub fn repair(
+        dir: impl AsRef<Path>,
+        quarantine: impl AsRef<Path>,
+    ) -> Result<Option<super::PartitionRepair>> {
+        let dir = dir.as_ref();
+        let _lock = lock_partition_dir(dir)?;
+        super::repair::repair_partition(dir, quarantine.as_ref())
     }
 
     /// The directory name, `<topic>-<partition>` under a broker.
@@ -995,6 +1098,15 @@ impl LogInner {
     }
 
     fn close(&self) -> Result<()> {
+        let r = self.close_files();
+        // Closed either way: no more appends, so another handle may open the log.
+        if let Some(lock) = self.lock.lock().take() {
+            let _ = lock.unlock();
+        }
+        r
+    }
+
+    fn close_files(&self) -> Result<()> {
         // No recovery-point write starts after this, and one in flight finishes first.
         self.closing.store(true, Ordering::Release);
         drop(self.recovery_point.lock());
@@ -1009,10 +1121,33 @@ impl LogInner {
         let durable = !self.poisoned.load(Ordering::Acquire);
         if durable {
             active.sync_all().map_err(|e| self.poison(&e))?;
+            // Sealed segments still waiting for their background sync (`Os` policy)
+            // are synced now: the marker and the recovery point below promise that
+            // everything is durable.
+            let rp = *self.recovery_point.lock();
+            let segs = Arc::clone(&self.segments.read());
+            if let Some((_, sealed)) = segs.split_last() {
+                for seg in sealed.iter().filter(|s| s.next_offset() > rp) {
+                    seg.sync_files().map_err(|e| self.poison(&e))?;
+                }
+            }
         }
+        let end = active.seg.next_offset();
         let sealed = active.seal()?;
         self.replace_last(sealed);
         if durable {
+            // Everything is flushed: the recovery point is the log end (Kafka writes
+            // its recovery-point checkpoint at the log end on a clean shutdown).
+            let mut rp = self.recovery_point.lock();
+            if end > *rp {
+                super::compaction::write_atomic(
+                    &self.dir,
+                    RECOVERY_POINT,
+                    end.to_string().as_bytes(),
+                )?;
+                *rp = end;
+            }
+            drop(rp);
             let marker = self.dir.join(CLEAN_MARKER);
             io::write(&marker, b"").map_err(|e| Error::io(&marker, e))?;
             sync_dir(&self.dir)?;
@@ -1029,7 +1164,7 @@ impl Drop for LogInner {
 
 /// Base offsets of the `.log` files in `dir`, sorted; removes leftovers of interrupted
 /// index rebuilds.
-fn list_segments(dir: &Path) -> Result<Vec<i64>> {
+pub(crate) fn list_segments(dir: &Path) -> Result<Vec<i64>> {
     let mut bases = Vec::new();
     for entry in io::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;

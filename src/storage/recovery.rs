@@ -90,8 +90,24 @@ pub(crate) fn recover_active(
             usize::from(scan.index_entries * OFFSET_ENTRY < idx_len && !clean);
     }
 
-    // Bytes after the valid end that are not zero: a torn tail to cut off.
+    // Bytes after the valid end that are not zero: a torn tail to cut off, unless a
+    // valid batch follows them. Then the bad bytes are damage in the middle of the
+    // log, not a write the crash tore, and cutting would drop what follows.
     let dirty_end = nonzero_extent(bytes, scan.end);
+    if dirty_end > scan.end
+        && let Some((at, h)) = find_valid_batch(bytes, scan.end + 1, scan.next_offset)
+    {
+        return Err(damage_before_valid_data(
+            log_path,
+            scan.end as u64,
+            scan.next_offset,
+            &format!(
+                "a valid batch (offsets {}..={}) follows at byte {at}",
+                h.base_offset,
+                h.last_offset()
+            ),
+        ));
+    }
     if dirty_end > scan.end {
         report.truncated_bytes += (dirty_end - scan.end) as u64;
         report.truncated_at = Some(scan.end as u64);
@@ -265,6 +281,48 @@ fn scan_active(
         s.roll_base_ts = h.max_timestamp;
     }
     s
+}
+
+/// Byte offset of the magic byte in a batch header.
+const MAGIC_AT: usize = 16;
+
+/// The first whole, valid batch (framing and CRC-32C) at or after byte `from` whose
+/// base offset is at least `min_offset`: proof that data follows a damaged spot. Every
+/// byte position is tried, since the damage may have destroyed the framing; only
+/// positions holding the v2 magic byte are checked further. Used on the error path
+/// only (a torn tail is zeros or garbage with no valid batch after it).
+pub(crate) fn find_valid_batch(
+    bytes: &[u8],
+    from: usize,
+    min_offset: i64,
+) -> Option<(usize, crate::format::BatchHeader)> {
+    let last = bytes.len().checked_sub(HEADER_LEN)?;
+    (from..=last)
+        .filter(|&pos| bytes[pos + MAGIC_AT] == 2)
+        .find_map(|pos| {
+            batch_ok(bytes, pos, true)
+                .filter(|h| h.base_offset >= min_offset)
+                .map(|h| (pos, h))
+        })
+}
+
+/// The [`Error::Corrupt`] for damage at byte `at` of `path` that recovery may not cut
+/// because data follows it (`what_follows`): offsets from `first_lost` on are at stake.
+pub(crate) fn damage_before_valid_data(
+    path: &Path,
+    at: u64,
+    first_lost: i64,
+    what_follows: &str,
+) -> Error {
+    Error::corrupt(
+        path,
+        at,
+        format!(
+            "the log is damaged here, but {what_follows}: this is not a torn tail a crash \
+             could leave, so nothing was cut (records from offset {first_lost} on are at \
+             stake)"
+        ),
+    )
 }
 
 /// End of the non-zero bytes after `from`, stopping at the first all-zero 4 KiB page.
@@ -498,6 +556,16 @@ pub(crate) fn load_sealed(
     })
 }
 
+/// The whole, valid batch (framing and CRC-32C) at byte `pos`, if there is one.
+pub(crate) fn batch_ok_deep(bytes: &[u8], pos: usize) -> Option<crate::format::BatchHeader> {
+    batch_ok(bytes, pos, true)
+}
+
+/// A read-only map of a whole file, `None` when it does not exist.
+pub(crate) fn map_log(path: &Path) -> Result<Option<Arc<MappedRegion>>> {
+    map_ro_opt(path)
+}
+
 fn map_ro_opt(path: &Path) -> Result<Option<Arc<MappedRegion>>> {
     match fs::open(path) {
         Ok(f) => {
@@ -602,4 +670,67 @@ fn rebuild_indexes(
         MappedRegion::map_read_only(&f, data.len()).map_err(|e| Error::io(&path, e))
     };
     Ok((write("index", &idx)?, write("timeindex", &time)?))
+}
+
+/// Before an unclean open changes anything: walks the sealed segments from index
+/// `first` of `bases` (those at or past the recovery point) batch by batch (framing,
+/// CRC-32C, rising offsets). Where one stops short (garbage after its last valid batch,
+/// or an end before the next segment's base), recovery will cut there and drop every
+/// later segment, which is right only for a torn tail. So if a valid batch follows the
+/// spot, in the same segment or in any later one (the active segment included), this
+/// returns [`Error::Corrupt`] naming the file, the byte and the first offset at stake.
+///
+/// # Errors
+/// [`Error::Corrupt`] as above; [`Error::Io`] when a segment cannot be read.
+pub(crate) fn check_damage_is_tail(dir: &Path, bases: &[i64], first: usize) -> Result<()> {
+    let Some(active) = bases.len().checked_sub(1) else {
+        return Ok(());
+    };
+    let mut expected = i64::MIN;
+    for i in first..active {
+        let path = dir.join(super::segment::file_name(bases[i], "log"));
+        let region = map_ro_opt(&path)?;
+        let bytes = region.as_ref().map_or(&[][..], |r| r.bytes());
+        expected = expected.max(bases[i]);
+        let mut pos = 0;
+        while let Some(h) = batch_ok(bytes, pos, true).filter(|h| {
+            h.base_offset >= expected
+                && h.last_offset() >= h.base_offset
+                && h.last_offset() - bases[i] <= i32::MAX as i64
+        }) {
+            expected = h.next_offset();
+            pos += h.total_len();
+        }
+        let garbage = bytes[pos..].iter().any(|&b| b != 0);
+        if !garbage && expected >= bases[i + 1] {
+            continue;
+        }
+        let describe = |file: &Path, at: usize, h: &crate::format::BatchHeader| {
+            format!(
+                "a valid batch (offsets {}..={}) follows at byte {at} of `{}`",
+                h.base_offset,
+                h.last_offset(),
+                file.display()
+            )
+        };
+        let mut follows =
+            find_valid_batch(bytes, pos + 1, expected).map(|(at, h)| describe(&path, at, &h));
+        for &later in &bases[i + 1..] {
+            if follows.is_some() {
+                break;
+            }
+            let lpath = dir.join(super::segment::file_name(later, "log"));
+            if let Some(r) = map_ro_opt(&lpath)? {
+                follows = find_valid_batch(r.bytes(), 0, expected)
+                    .map(|(at, h)| describe(&lpath, at, &h));
+            }
+        }
+        return match follows {
+            Some(what) => Err(damage_before_valid_data(&path, pos as u64, expected, &what)),
+            // A torn tail: the caller cuts it and drops the later (empty or garbage)
+            // segments.
+            None => Ok(()),
+        };
+    }
+    Ok(())
 }

@@ -229,6 +229,11 @@ fn open_rw(path: &Path, create_new: bool) -> Result<File> {
     io::open_with(&o, create_new, path).map_err(|e| Error::io(path, e))
 }
 
+/// Whether an allocation failed for want of space (`ENOSPC`, `EDQUOT`).
+fn is_out_of_space(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+}
+
 fn index_capacity(cfg: &LogConfig, entry: usize) -> usize {
     let entries = (cfg.segment_bytes as usize / cfg.index_interval_bytes as usize) + 2;
     let max_entries = cfg.max_index_bytes as usize / OFFSET_ENTRY;
@@ -278,6 +283,7 @@ impl ActiveSegment {
                 last_time_entry_ts: -1,
                 roll_base_ts: -1,
             },
+            false,
         )
         .map_err(undo)
     }
@@ -314,6 +320,7 @@ impl ActiveSegment {
             log_path,
             (log_file, index_file, time_file),
             restored,
+            true,
         )
     }
 
@@ -324,16 +331,27 @@ impl ActiveSegment {
         log_path: PathBuf,
         (log_file, index_file, time_file): (File, File, File),
         r: Restored,
+        reopening: bool,
     ) -> Result<ActiveSegment> {
-        let seg_bytes = cfg.segment_bytes as usize;
-        let idx_cap = index_capacity(cfg, OFFSET_ENTRY);
-        let time_cap = index_capacity(cfg, TIME_ENTRY);
         let idx_path = log_path.with_extension("index");
         let time_path = log_path.with_extension("timeindex");
         // Real blocks, not a sparse file: ENOSPC here, never SIGBUS on a mapped write.
-        mmap::allocate(&log_file, seg_bytes as u64).map_err(|e| Error::io(&log_path, e))?;
-        mmap::allocate(&index_file, idx_cap as u64).map_err(|e| Error::io(&idx_path, e))?;
-        mmap::allocate(&time_file, time_cap as u64).map_err(|e| Error::io(&time_path, e))?;
+        // Reopening a log on a full disk must still serve every record: the segment
+        // then maps only the blocks it has (appends that do not fit roll, and the
+        // roll reports the full disk until space returns).
+        let capacity = |file: &File, path: &Path, want: usize| -> Result<usize> {
+            match mmap::allocate(file, want as u64) {
+                Ok(()) => Ok(want),
+                Err(e) if reopening && is_out_of_space(&e) => {
+                    let have = io::len(file).map_err(|e| Error::io(path, e))? as usize;
+                    Ok(have.min(want))
+                }
+                Err(e) => Err(Error::io(path, e)),
+            }
+        };
+        let seg_bytes = capacity(&log_file, &log_path, cfg.segment_bytes as usize)?;
+        let idx_cap = capacity(&index_file, &idx_path, index_capacity(cfg, OFFSET_ENTRY))?;
+        let time_cap = capacity(&time_file, &time_path, index_capacity(cfg, TIME_ENTRY))?;
         let (log, log_w) = MappedRegion::map_writable(&log_file, seg_bytes, r.valid_end)
             .map_err(|e| Error::io(&log_path, e))?;
         let (index, index_w) =
@@ -563,6 +581,28 @@ pub(crate) fn open_sealed(
         roll_base_ts: AtomicI64::new(s.roll_base_ts),
         flushed: AtomicUsize::new(len),
     }))
+}
+
+/// Whether the batch headers of a segment starting at offset `base` lead exactly to
+/// the end of `bytes` with rising offsets (framing and order only; no CRC is checked):
+/// a segment whose walk stops earlier is damaged, which reads report.
+pub(crate) fn headers_reach_end(bytes: &[u8], base: i64) -> bool {
+    let mut pos = 0;
+    let mut next = base;
+    while pos < bytes.len() {
+        match peek_header(bytes, pos) {
+            Some(h)
+                if h.total_len() <= bytes.len() - pos
+                    && h.base_offset >= next
+                    && h.last_offset() >= h.base_offset =>
+            {
+                next = h.next_offset();
+                pos += h.total_len();
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Reads the header at `pos` if a whole header is there.
