@@ -141,7 +141,9 @@ struct Shared {
 /// member of the consumer group `application_id`, process the partitions assigned to
 /// them, write outputs and state changelogs, and commit input offsets only after those
 /// writes are appended (at-least-once). State stores are restored from their changelog
-/// topics when a task is assigned, so a restart continues where the last commit left.
+/// topics when a task is assigned, and stream time from the metadata of the committed
+/// offsets, so a restart continues where the last commit left: late records are still
+/// dropped and windows still emit on close.
 ///
 /// ```
 /// use brooklet::{Broker, ProducerRecord, TopicConfig};
@@ -225,12 +227,12 @@ impl KafkaStreams {
                 external[sub].push((s.topic.clone(), n));
             }
         }
-        // A repartition topic takes the partition count of the topics it meets in its
-        // sub-topology, else the largest count of the input topics (as Kafka Streams'
-        // `CopartitionedTopicsEnforcer` and repartition sizing do).
         for (sub, ext) in external.iter().enumerate() {
             check_co_partitioned(&app, sub, ext)?;
         }
+        // A repartition topic takes the partition count of the topics it meets in its
+        // sub-topology, else the largest count of the input topics (as Kafka Streams'
+        // `CopartitionedTopicsEnforcer` and repartition sizing do).
         for ((s, name), &sub) in graph.sources.iter().zip(&sources).zip(&sub_of_source) {
             if s.internal {
                 let parts = external[sub].first().map_or(max_parts, |&(_, n)| n);
