@@ -179,6 +179,24 @@ pub enum Error {
     /// A configuration value or argument is invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// Topics that one sub-topology of a streams application reads together (merged
+    /// streams, or a repartition topic and the topics it meets) have different
+    /// partition counts. Task `<sub-topology>_<N>` owns partition N of each of them and
+    /// one instance of each state store, so the counts must match (Kafka Streams
+    /// refuses such a topology with a `TopologyException`).
+    #[error(
+        "topics {} are read together by sub-topology {sub_topology} of streams application `{application_id}` but do not have the same number of partitions; each task owns partition N of every one of them, so create them with the same count (`Broker::create_partitions` adds partitions) or read them in separate sub-topologies",
+        topics.iter().map(|(t, n)| format!("`{t}` ({n} partitions)")).collect::<Vec<_>>().join(", ")
+    )]
+    NotCoPartitioned {
+        /// The streams application id.
+        application_id: String,
+        /// The sub-topology (the `x` of task ids `x_N`).
+        sub_topology: usize,
+        /// Each topic of the sub-topology with its partition count.
+        topics: Vec<(String, u32)>,
+    },
 }
 
 impl Error {
@@ -289,6 +307,15 @@ impl Error {
             Closed => Closed,
             Wakeup => Wakeup,
             InvalidArgument(m) => InvalidArgument(m.clone()),
+            NotCoPartitioned {
+                application_id,
+                sub_topology,
+                topics,
+            } => NotCoPartitioned {
+                application_id: application_id.clone(),
+                sub_topology: *sub_topology,
+                topics: topics.clone(),
+            },
         }
     }
 }

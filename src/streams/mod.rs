@@ -6,6 +6,7 @@
 //! It uses only the public [`Producer`](crate::Producer) and
 //! [`Consumer`](crate::Consumer) API, as an application would.
 
+mod commit;
 mod runtime;
 mod serde;
 mod topology;

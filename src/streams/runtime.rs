@@ -1,6 +1,6 @@
 //! [`KafkaStreams`]: runs a topology with worker threads over a consumer group.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -8,11 +8,15 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::commit::CommitMetadata;
 use super::topology::{Ctx, Graph, Shard, Topology, changelog_topic};
+use super::window::EmitStrategy;
 use crate::Broker;
 use crate::config::{CleanupPolicy, ConsumerConfig, OffsetReset, TopicConfig};
 use crate::consumer::{Consumer, RebalanceListener, WakeupHandle};
 use crate::error::{Error, Result};
+use crate::group::assignor::RangeAssignor;
+use crate::group::offsets::OffsetAndMetadata;
 use crate::record::{ProducerRecord, TopicPartition};
 
 /// What to do with a record that cannot be deserialised or processed (Kafka Streams'
@@ -117,6 +121,10 @@ struct Shared {
     config: StreamsConfig,
     /// Resolved source topic names, index-aligned with the graph's sources.
     sources: Vec<String>,
+    /// The sub-topology of each source, index-aligned with `sources`.
+    sub_of_source: Vec<usize>,
+    /// The resolved topics of each sub-topology, sorted.
+    sub_topics: Vec<Vec<String>>,
     stop: AtomicBool,
     state: Mutex<StreamsState>,
     error: Mutex<Option<Error>>,
@@ -133,7 +141,9 @@ struct Shared {
 /// member of the consumer group `application_id`, process the partitions assigned to
 /// them, write outputs and state changelogs, and commit input offsets only after those
 /// writes are appended (at-least-once). State stores are restored from their changelog
-/// topics when a task is assigned, so a restart continues where the last commit left.
+/// topics when a task is assigned, and stream time from the metadata of the committed
+/// offsets, so a restart continues where the last commit left: late records are still
+/// dropped and windows still emit on close.
 ///
 /// ```
 /// use brooklet::{Broker, ProducerRecord, TopicConfig};
@@ -172,18 +182,22 @@ impl KafkaStreams {
     /// Prepares the application: checks that source topics exist and creates the
     /// internal repartition and changelog topics.
     ///
+    /// The topology is cut into sub-topologies as in Kafka Streams: sources whose
+    /// records meet (through `merge`) form one, and a repartition topic starts a new
+    /// one. Task `x_N` of sub-topology `x` owns partition N of each of its topics and
+    /// one instance of each of its state stores, whose changelog partition is N.
+    ///
     /// # Errors
     /// [`Error::UnknownTopic`] for a missing source topic (Kafka's
-    /// `MissingSourceTopicException`); [`Error::InvalidTopicName`] for an application
-    /// id that cannot prefix topic names; [`Error::Io`].
+    /// `MissingSourceTopicException`); [`Error::NotCoPartitioned`] when topics of one
+    /// sub-topology have different partition counts; [`Error::InvalidTopicName`] for an
+    /// application id or store name that cannot be part of a topic name; [`Error::Io`].
     pub fn new(topology: Topology, broker: &Broker, config: StreamsConfig) -> Result<KafkaStreams> {
         let app = config.application_id.clone();
         crate::broker::meta::validate_name(&app)?;
         let graph = topology.graph;
-        let mut max_parts = 1;
-        for s in graph.sources.iter().filter(|s| !s.internal) {
-            max_parts = max_parts.max(broker.partition_count(&s.topic)?);
-        }
+        let sub_of_source = graph.sub_topologies();
+        let subs = sub_of_source.iter().max().map_or(0, |m| m + 1);
         let sources: Vec<String> = graph
             .sources
             .iter()
@@ -195,13 +209,48 @@ impl KafkaStreams {
                 }
             })
             .collect();
-        for (s, name) in graph.sources.iter().zip(&sources) {
-            if s.internal {
-                ensure_topic(broker, name, TopicConfig::new(max_parts))?;
+        let mut sub_topics: Vec<Vec<String>> = vec![Vec::new(); subs];
+        for (name, &sub) in sources.iter().zip(&sub_of_source) {
+            sub_topics[sub].push(name.clone());
+        }
+        for topics in &mut sub_topics {
+            topics.sort_unstable();
+            topics.dedup();
+        }
+        // Partition counts of the user's topics, per sub-topology.
+        let mut external: Vec<Vec<(String, u32)>> = vec![Vec::new(); subs];
+        let mut max_parts = 1;
+        for (s, &sub) in graph.sources.iter().zip(&sub_of_source) {
+            if !s.internal {
+                let n = broker.partition_count(&s.topic)?;
+                max_parts = max_parts.max(n);
+                external[sub].push((s.topic.clone(), n));
             }
         }
+        for (sub, ext) in external.iter().enumerate() {
+            check_co_partitioned(&app, sub, ext)?;
+        }
+        // A repartition topic takes the partition count of the topics it meets in its
+        // sub-topology, else the largest count of the input topics (as Kafka Streams'
+        // `CopartitionedTopicsEnforcer` and repartition sizing do).
+        for ((s, name), &sub) in graph.sources.iter().zip(&sources).zip(&sub_of_source) {
+            if s.internal {
+                let parts = external[sub].first().map_or(max_parts, |&(_, n)| n);
+                ensure_topic(broker, name, TopicConfig::new(parts))?;
+            }
+        }
+        // Internal topics created earlier may have another count.
+        let mut sub_parts = Vec::with_capacity(subs);
+        for (sub, topics) in sub_topics.iter().enumerate() {
+            let counts = topics
+                .iter()
+                .map(|t| Ok((t.clone(), broker.partition_count(t)?)))
+                .collect::<Result<Vec<_>>>()?;
+            check_co_partitioned(&app, sub, &counts)?;
+            sub_parts.push(counts.first().map_or(1, |&(_, n)| n));
+        }
         for store in &graph.stores {
-            let parts = broker.partition_count(&sources[store.source])?;
+            let parts = sub_parts[sub_of_source[store.source]];
             let cfg = TopicConfig::new(parts)
                 .cleanup_policy(CleanupPolicy::Compact)
                 .retention_ms(None);
@@ -213,6 +262,8 @@ impl KafkaStreams {
                 graph,
                 config,
                 sources,
+                sub_of_source,
+                sub_topics,
                 stop: AtomicBool::new(false),
                 state: Mutex::new(StreamsState::Created),
                 error: Mutex::new(None),
@@ -321,6 +372,21 @@ impl Drop for KafkaStreams {
     }
 }
 
+/// Refuses a sub-topology whose topics differ in partition count.
+fn check_co_partitioned(app: &str, sub: usize, topics: &[(String, u32)]) -> Result<()> {
+    if topics.windows(2).all(|w| w[0].1 == w[1].1) {
+        return Ok(());
+    }
+    let mut topics = topics.to_vec();
+    topics.sort();
+    topics.dedup();
+    Err(Error::NotCoPartitioned {
+        application_id: app.to_string(),
+        sub_topology: sub,
+        topics,
+    })
+}
+
 fn ensure_topic(broker: &Broker, name: &str, cfg: TopicConfig) -> Result<()> {
     match broker.create_topic(name, cfg) {
         Ok(()) | Err(Error::TopicExists { .. }) => Ok(()),
@@ -328,8 +394,83 @@ fn ensure_topic(broker: &Broker, name: &str, cfg: TopicConfig) -> Result<()> {
     }
 }
 
-/// The tasks of one thread: state store shards per input partition.
-type Tasks = Arc<Mutex<BTreeMap<TopicPartition, HashMap<String, Shard>>>>;
+/// A task (Kafka Streams' `TaskId`): a sub-topology and a partition number, shown as
+/// `<sub-topology>_<partition>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct TaskId {
+    sub: usize,
+    partition: u32,
+}
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}_{}", self.sub, self.partition)
+    }
+}
+
+/// One task's state.
+#[derive(Default)]
+struct Task {
+    /// State store shards by store name.
+    stores: HashMap<String, Shard>,
+    /// Partition time (largest timestamp read) of each input partition of the task.
+    partition_time: HashMap<TopicPartition, i64>,
+    /// The task's input partitions assigned to this worker.
+    assigned: BTreeSet<TopicPartition>,
+}
+
+/// The tasks of one thread.
+type Tasks = Arc<Mutex<BTreeMap<TaskId, Task>>>;
+
+impl Shared {
+    /// The tasks that read `tp` (one per sub-topology reading its topic).
+    fn task_ids(&self, tp: &TopicPartition) -> BTreeSet<TaskId> {
+        self.sources
+            .iter()
+            .zip(&self.sub_of_source)
+            .filter(|(t, _)| *t == tp.topic())
+            .map(|(_, &sub)| TaskId {
+                sub,
+                partition: tp.partition(),
+            })
+            .collect()
+    }
+}
+
+/// Commits the position of every assigned partition, with the stream times of its
+/// tasks in the commit metadata (see `streams/commit.rs`).
+fn commit(shared: &Shared, consumer: &mut Consumer, tasks: &Tasks) -> Result<()> {
+    let tasks = tasks.lock();
+    let mut offsets = Vec::new();
+    for tp in consumer.assignment() {
+        let Ok(offset) = consumer.position(&tp) else {
+            continue;
+        };
+        let mut meta = CommitMetadata::default();
+        for id in shared.task_ids(&tp) {
+            let Some(task) = tasks.get(&id) else { continue };
+            if let Some(&pt) = task.partition_time.get(&tp).filter(|&&t| t != i64::MIN) {
+                meta.partition_time = Some(meta.partition_time.map_or(pt, |m| m.max(pt)));
+            }
+            for (name, shard) in &task.stores {
+                if shard.stream_time != i64::MIN {
+                    let t = meta.stream_times.entry(name.clone()).or_insert(i64::MIN);
+                    *t = (*t).max(shard.stream_time);
+                }
+            }
+        }
+        offsets.push((
+            tp,
+            OffsetAndMetadata {
+                offset,
+                metadata: meta.encode(),
+                commit_timestamp: -1,
+            },
+        ));
+    }
+    drop(tasks);
+    consumer.commit_sync_offsets(&offsets)
+}
 
 struct Restorer {
     shared: Arc<Shared>,
@@ -337,16 +478,35 @@ struct Restorer {
 }
 
 impl Restorer {
-    /// Loads every store of the task of `tp` from its changelog partition.
-    fn restore(&self, tp: &TopicPartition) -> Result<HashMap<String, Shard>> {
+    /// Loads every store of task `id` from its changelog partition, and the task's
+    /// stream times from the metadata of its committed offsets.
+    fn restore(&self, consumer: &Consumer, id: TaskId) -> Result<Task> {
         let app = &self.shared.config.application_id;
-        let mut stores = HashMap::new();
+        let inputs: Vec<TopicPartition> = self.shared.sub_topics[id.sub]
+            .iter()
+            .map(|t| TopicPartition::new(t.clone(), id.partition))
+            .collect();
+        let mut task = Task::default();
+        // `None`: no input partition carries stream times (nothing committed yet, or
+        // commits of a version that did not store them).
+        let mut committed: Option<CommitMetadata> = None;
+        for (tp, o) in consumer.committed(&inputs)? {
+            let Some(m) = o.and_then(|o| CommitMetadata::decode(&o.metadata)) else {
+                continue;
+            };
+            if let Some(pt) = m.partition_time {
+                task.partition_time.insert(tp, pt);
+            }
+            committed
+                .get_or_insert_with(Default::default)
+                .merge_stream_times(&m);
+        }
         for store in &self.shared.graph.stores {
-            if self.shared.sources[store.source] != tp.topic() {
+            if self.shared.sub_of_source[store.source] != id.sub {
                 continue;
             }
             let topic = changelog_topic(app, &store.name);
-            let ctp = TopicPartition::new(topic, tp.partition());
+            let ctp = TopicPartition::new(topic, id.partition);
             let mut c = self.shared.broker.consumer(
                 ConsumerConfig::new()
                     .auto_offset_reset(OffsetReset::Earliest)
@@ -355,8 +515,10 @@ impl Restorer {
             c.assign(std::slice::from_ref(&ctp))?;
             let end = c.end_offsets(std::slice::from_ref(&ctp))?[&ctp];
             let mut shard = Shard::default();
+            let mut newest = i64::MIN;
             while c.position(&ctp)? < end {
                 for r in c.poll(Duration::from_millis(100))?.iter() {
+                    newest = newest.max(r.timestamp());
                     match (r.key(), r.value()) {
                         (Some(k), Some(v)) => {
                             shard.data.insert(k.to_vec(), v.to_vec());
@@ -368,31 +530,48 @@ impl Restorer {
                     }
                 }
             }
-            stores.insert(store.name.clone(), shard);
+            if let Some((windows, emit)) = store.windowed {
+                shard.stream_time = match &committed {
+                    Some(m) => m.stream_times.get(&store.name).copied().unwrap_or(i64::MIN),
+                    // Each changelog record carries the timestamp of the record that
+                    // updated the window, and late records update none: the newest is
+                    // the stream time the store had reached.
+                    None => newest,
+                };
+                if emit == EmitStrategy::OnWindowClose {
+                    shard.reopen_windows(&windows);
+                }
+            }
+            task.stores.insert(store.name.clone(), shard);
         }
-        Ok(stores)
+        Ok(task)
     }
 }
 
 impl RebalanceListener for Restorer {
     fn on_partitions_revoked(&mut self, consumer: &mut Consumer, partitions: &[TopicPartition]) {
         // Outputs of processed records were appended before this poll; commit them.
-        let _ = consumer.commit_sync();
-        let mut tasks = self.tasks.lock();
-        for tp in partitions {
-            tasks.remove(tp);
-        }
+        let _ = commit(&self.shared, consumer, &self.tasks);
+        self.on_partitions_lost(consumer, partitions);
     }
 
-    fn on_partitions_assigned(&mut self, _: &mut Consumer, partitions: &[TopicPartition]) {
+    fn on_partitions_assigned(&mut self, consumer: &mut Consumer, partitions: &[TopicPartition]) {
         for tp in partitions {
-            match self.restore(tp) {
-                Ok(stores) => {
-                    self.tasks.lock().insert(tp.clone(), stores);
+            for id in self.shared.task_ids(tp) {
+                if !self.tasks.lock().contains_key(&id) {
+                    match self.restore(consumer, id) {
+                        Ok(task) => {
+                            self.tasks.lock().insert(id, task);
+                        }
+                        Err(e) => {
+                            self.shared.error.lock().get_or_insert(e);
+                            self.shared.stop.store(true, Ordering::Release);
+                            return;
+                        }
+                    }
                 }
-                Err(e) => {
-                    self.shared.error.lock().get_or_insert(e);
-                    self.shared.stop.store(true, Ordering::Release);
+                if let Some(task) = self.tasks.lock().get_mut(&id) {
+                    task.assigned.insert(tp.clone());
                 }
             }
         }
@@ -401,7 +580,14 @@ impl RebalanceListener for Restorer {
     fn on_partitions_lost(&mut self, _: &mut Consumer, partitions: &[TopicPartition]) {
         let mut tasks = self.tasks.lock();
         for tp in partitions {
-            tasks.remove(tp);
+            for id in self.shared.task_ids(tp) {
+                if let Some(task) = tasks.get_mut(&id) {
+                    task.assigned.remove(tp);
+                    if task.assigned.is_empty() {
+                        tasks.remove(&id);
+                    }
+                }
+            }
         }
     }
 }
@@ -429,7 +615,10 @@ fn run_worker(shared: &Arc<Shared>, id: usize) -> Result<()> {
             .max_poll_records(cfg.max_poll_records)
             // Small per-partition fetches so that one poll spans every assigned
             // partition and the timestamp merge below has something to merge.
-            .max_partition_fetch_bytes(4 * 1024),
+            .max_partition_fetch_bytes(4 * 1024)
+            // Range gives every member the same partition numbers of each topic it
+            // subscribes to, so one worker holds all the input partitions of a task.
+            .assignors(vec![Arc::new(RangeAssignor)]),
     );
     shared.wakeups.lock().push(consumer.wakeup_handle());
     let producer = broker.producer();
@@ -488,16 +677,22 @@ fn run_worker(shared: &Arc<Shared>, id: usize) -> Result<()> {
                 let Some(r) = heads[i].next() else { break };
                 let tp = TopicPartition::new(r.topic(), r.partition());
                 last_ts.insert(tp.clone(), r.timestamp());
-                let stores = tasks.entry(tp).or_default();
                 for &i in source_index
                     .get(r.topic())
                     .map(Vec::as_slice)
                     .unwrap_or(&[])
                 {
+                    let id = TaskId {
+                        sub: shared.sub_of_source[i],
+                        partition: r.partition(),
+                    };
+                    let task = tasks.entry(id).or_default();
+                    let pt = task.partition_time.entry(tp.clone()).or_insert(i64::MIN);
+                    *pt = (*pt).max(r.timestamp());
                     let mut ctx = Ctx {
                         app_id: &cfg.application_id,
                         partition: r.partition(),
-                        stores,
+                        stores: &mut task.stores,
                         out: &mut out,
                         dropped_late: &mut dropped,
                     };
@@ -548,7 +743,7 @@ fn run_worker(shared: &Arc<Shared>, id: usize) -> Result<()> {
         }
         if last_commit.elapsed() >= cfg.commit_interval {
             last_commit = Instant::now();
-            match consumer.commit_sync() {
+            match commit(shared, &mut consumer, &tasks) {
                 Ok(())
                 | Err(Error::StaleGeneration { .. })
                 | Err(Error::RebalanceInProgress { .. }) => {}
@@ -559,7 +754,7 @@ fn run_worker(shared: &Arc<Shared>, id: usize) -> Result<()> {
     if !out.is_empty() {
         producer.send_batch(std::mem::take(&mut out))?;
     }
-    let _ = consumer.commit_sync();
+    let _ = commit(shared, &mut consumer, &tasks);
     consumer.close()
 }
 

@@ -8,7 +8,7 @@
 //! each key is aggregated by exactly one task.
 
 use std::any::Any;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -44,11 +44,15 @@ pub(crate) struct SourceDef {
     deser: DeserFn,
 }
 
-/// A state store: its changelog partitions follow the partitions of `source_topic`.
+/// A state store: its changelog partitions follow the partitions of its sub-topology
+/// (the task of partition N writes changelog partition N).
 #[derive(Debug, Clone)]
 pub(crate) struct StoreDef {
     pub(crate) name: String,
+    /// A source of the store's sub-topology.
     pub(crate) source: usize,
+    /// For a windowed store: its windows and when it emits.
+    pub(crate) windowed: Option<(TimeWindows, EmitStrategy)>,
 }
 
 #[derive(Default)]
@@ -61,12 +65,48 @@ pub(crate) struct Graph {
 }
 
 /// One state store shard (a store of one task) in memory: serialised key -> value.
-#[derive(Debug, Default)]
+/// Keys of a windowed store end with the window start (8 bytes, big-endian).
+#[derive(Debug)]
 pub(crate) struct Shard {
     pub(crate) data: HashMap<Vec<u8>, Vec<u8>>,
+    /// Largest timestamp a windowed store has seen (`i64::MIN`: none yet).
     pub(crate) stream_time: i64,
-    /// Windows not yet emitted under `OnWindowClose`: end -> store keys.
-    pub(crate) open: BTreeMap<i64, Vec<Vec<u8>>>,
+    /// Windows not yet emitted under `OnWindowClose`: end -> store keys. Sorted, so
+    /// finals come out in (window end, key) order, also after a restore.
+    pub(crate) open: BTreeMap<i64, BTreeSet<Vec<u8>>>,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard {
+            data: HashMap::new(),
+            stream_time: i64::MIN,
+            open: BTreeMap::new(),
+        }
+    }
+}
+
+impl Shard {
+    /// After a restore: every window in the store that stream time has not closed yet
+    /// (end + grace > stream time) waits for its final result again. Windows it has
+    /// closed emitted theirs before the commit that recorded this stream time.
+    pub(crate) fn reopen_windows(&mut self, w: &TimeWindows) {
+        self.open.clear();
+        for sk in self.data.keys() {
+            let Some(start) = sk
+                .len()
+                .checked_sub(8)
+                .and_then(|at| sk[at..].try_into().ok())
+                .map(i64::from_be_bytes)
+            else {
+                continue;
+            };
+            let end = start.saturating_add(w.size_ms);
+            if end.saturating_add(w.grace_ms) > self.stream_time {
+                self.open.entry(end).or_default().insert(sk.clone());
+            }
+        }
+    }
 }
 
 /// Per-task processing context.
@@ -137,6 +177,37 @@ impl Graph {
 
     fn link(&mut self, parent: usize, child: usize) {
         self.nodes[parent].children.push(child);
+    }
+
+    /// The sub-topology of each source (Kafka Streams' node groups): sources whose
+    /// records meet in a node (through `merge`, say) belong to one sub-topology, whose
+    /// task N owns partition N of each. Repartition topics separate sub-topologies.
+    /// Numbered by their first source, as Kafka numbers them in topic order.
+    pub(crate) fn sub_topologies(&self) -> Vec<usize> {
+        // Union-find over nodes: a node joins the set of each child.
+        let mut parent: Vec<usize> = (0..self.nodes.len()).collect();
+        fn find(parent: &mut [usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            x
+        }
+        for (id, node) in self.nodes.iter().enumerate() {
+            for &c in &node.children {
+                let (a, b) = (find(&mut parent, id), find(&mut parent, c));
+                parent[a] = b;
+            }
+        }
+        let mut ids: HashMap<usize, usize> = HashMap::new();
+        self.sources
+            .iter()
+            .map(|s| {
+                let root = find(&mut parent, s.node);
+                let next = ids.len();
+                *ids.entry(root).or_insert(next)
+            })
+            .collect()
     }
 
     /// Runs a record through node `id` and everything downstream of it.
@@ -553,10 +624,11 @@ pub struct KGroupedStream<K, V> {
 }
 
 impl<K: Send + Sync + 'static, V: Send + Sync + 'static> KGroupedStream<K, V> {
-    fn add_store(&self, store: &str) {
+    fn add_store(&self, store: &str, windowed: Option<(TimeWindows, EmitStrategy)>) {
         self.stream.g.lock().stores.push(StoreDef {
             name: store.to_string(),
             source: self.stream.source,
+            windowed,
         });
     }
 
@@ -569,7 +641,7 @@ impl<K: Send + Sync + 'static, V: Send + Sync + 'static> KGroupedStream<K, V> {
         f: impl Fn(&K, &V, A) -> A + Send + Sync + 'static,
         agg: impl Serde<A>,
     ) -> KTable<K, A> {
-        self.add_store(store);
+        self.add_store(store, None);
         let (ks, name) = (Arc::clone(&self.key), store.to_string());
         let node: KStream<K, A> = self.stream.child(
             Box::new(move |ctx, k, v, ts, fwd| {
@@ -599,7 +671,7 @@ impl<K: Send + Sync + 'static, V: Send + Sync + 'static> KGroupedStream<K, V> {
     where
         V: Clone,
     {
-        self.add_store(store);
+        self.add_store(store, None);
         let (ks, vs, name) = (
             Arc::clone(&self.key),
             Arc::clone(&self.value),
@@ -660,7 +732,8 @@ impl<K: Clone + Send + Sync + 'static, V: Send + Sync + 'static> TimeWindowedKSt
         f: impl Fn(&K, &V, A) -> A + Send + Sync + 'static,
         agg: impl Serde<A>,
     ) -> KTable<Windowed<K>, A> {
-        self.grouped.add_store(store);
+        self.grouped
+            .add_store(store, Some((self.windows, self.emit)));
         let (ks, name, w, emit) = (
             Arc::clone(&self.grouped.key),
             store.to_string(),
@@ -679,8 +752,8 @@ impl<K: Clone + Send + Sync + 'static, V: Send + Sync + 'static> TimeWindowedKSt
                 };
                 let mut counted = false;
                 for start in w.windows_for(ts) {
-                    let end = start + w.size_ms;
-                    if end + w.grace_ms <= stream_time {
+                    let end = start.saturating_add(w.size_ms);
+                    if end.saturating_add(w.grace_ms) <= stream_time {
                         continue; // late: its window is closed
                     }
                     counted = true;
@@ -694,7 +767,7 @@ impl<K: Clone + Send + Sync + 'static, V: Send + Sync + 'static> TimeWindowedKSt
                                     .open
                                     .entry(end)
                                     .or_default()
-                                    .push(sk.clone());
+                                    .insert(sk.clone());
                             }
                             init()
                         }
@@ -717,8 +790,9 @@ impl<K: Clone + Send + Sync + 'static, V: Send + Sync + 'static> TimeWindowedKSt
                     // Emit every window whose end plus grace stream time has passed.
                     let shard = ctx.shard(&name);
                     let now = shard.stream_time;
-                    let closed: Vec<(i64, Vec<Vec<u8>>)> = {
-                        let keep = shard.open.split_off(&(now - w.grace_ms + 1));
+                    let closed: Vec<(i64, BTreeSet<Vec<u8>>)> = {
+                        let first_open = now.saturating_sub(w.grace_ms).saturating_add(1);
+                        let keep = shard.open.split_off(&first_open);
                         let done = std::mem::replace(&mut shard.open, keep);
                         done.into_iter().collect()
                     };

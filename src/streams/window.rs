@@ -88,6 +88,9 @@ pub enum EmitStrategy {
     #[default]
     OnUpdate,
     /// One final result per window once stream time passes its end plus grace
-    /// (Spark's append mode; Kafka's `onWindowClose`).
+    /// (Spark's append mode; Kafka's `onWindowClose`). Windows open when the
+    /// application stops (or its tasks move in a rebalance) emit theirs after the
+    /// restart; windows closed before it are not emitted again. Under at-least-once, a
+    /// crash can repeat a final result produced by records after the last commit.
     OnWindowClose,
 }
