@@ -6,10 +6,28 @@
 //!
 //! The layers, bottom up:
 //!
-//! - [`format`](mod@format): the pure RecordBatch v2 codec (CRC-32C, varints, murmur2);
-//! - [`storage`]: one partition's log ([`storage::PartitionLog`]): segments, indexes,
-//!   roll, flush and crash recovery;
-//! - [`Broker`]: a data directory with its topics; [`Producer`] publishes to them.
+//! - `format`: the pure RecordBatch v2 codec (CRC-32C, varints, murmur2);
+//! - `storage`: one partition's log (`PartitionLog`): segments, indexes, roll, flush
+//!   and crash recovery;
+//! - [`Broker`]: a data directory with its topics; [`Producer`] publishes to them,
+//!   [`Consumer`] reads them; [`streams`] and [`connect`] build on those clients.
+//!
+//! `format` and `storage` are the broker's internals and are private: the supported
+//! API is everything at the crate root plus [`streams`] and [`connect`]. The few
+//! types of the lower layers that appear in it ([`Header`], [`HeaderRef`],
+//! [`TimestampType`], [`FlushPolicy`]) are re-exported here.
+//!
+//! # Cargo features
+//!
+//! - `internals` (off by default): makes `brooklet::format`, `brooklet::storage` and
+//!   `Broker::partition_log` public, for brooklet's own tests, benches and fuzz
+//!   targets. **It is unsupported and unstable**: anything behind it may change or
+//!   disappear in any release, including a patch release. **It bypasses the broker's
+//!   guarantees**: a `PartitionLog` opened or written directly does not take the data
+//!   directory's lock, so it can open a partition a live `Broker` holds and overwrite
+//!   or truncate acknowledged records, skip the producer's validation, and leave
+//!   indexes, committed offsets and consumers inconsistent. Do not enable it in an
+//!   application.
 //!
 //! # Quick start
 //!
@@ -27,6 +45,10 @@
 //! ```
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
+// A type that shows in a public signature but cannot be named (one from the private
+// `format` or `storage` modules) is a leak of the internals: re-export it or hide the
+// item. The lint only sees it in builds without the `internals` feature.
+#![warn(unnameable_types)]
 
 mod admin;
 mod broker;
@@ -34,12 +56,18 @@ mod config;
 pub mod connect;
 mod consumer;
 mod error;
+#[cfg(feature = "internals")]
 pub mod format;
+#[cfg(not(feature = "internals"))]
+mod format;
 mod group;
 mod partitioner;
 mod producer;
 mod record;
+#[cfg(feature = "internals")]
 pub mod storage;
+#[cfg(not(feature = "internals"))]
+mod storage;
 pub mod streams;
 
 pub use admin::{GroupPartitionOffset, OffsetSpec};
@@ -54,7 +82,7 @@ pub use consumer::{
     Consumer, ConsumerRecord, ConsumerRecords, OwnedConsumerRecord, RebalanceListener, WakeupHandle,
 };
 pub use error::{Error, Result};
-pub use format::{Header, TimestampType};
+pub use format::{Header, HeaderRef, TimestampType};
 pub use group::assignor::{
     Assignment, Assignor, CooperativeStickyAssignor, RangeAssignor, RebalanceProtocol,
     RoundRobinAssignor, StickyAssignor, Subscription, assignor_by_name,

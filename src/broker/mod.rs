@@ -647,9 +647,24 @@ impl Broker {
     /// Direct access to one partition's log, for reads below the client API
     /// (zero-copy batch reads, timestamps) and tooling.
     ///
+    /// Only with the `internals` feature, which is unsupported and unstable: appends,
+    /// truncations and deletions through the returned log bypass the broker's
+    /// guarantees (see the crate docs).
+    ///
     /// # Errors
-    /// [`Error::UnknownTopic`], [`Error::UnknownPartition`].
+    /// [`Error::UnknownTopic`], [`Error::UnknownPartition`]; the partition's
+    /// [`Error::Corrupt`] when it did not open (see [`Broker::open_report`]).
+    #[cfg(feature = "internals")]
     pub fn partition_log(&self, topic: &str, partition: u32) -> Result<PartitionLog> {
+        self.partition_log_inner(topic, partition)
+    }
+    /// Without `internals`: the same, for the crate only.
+    #[cfg(not(feature = "internals"))]
+    pub(crate) fn partition_log(&self, topic: &str, partition: u32) -> Result<PartitionLog> {
+        self.partition_log_inner(topic, partition)
+    }
+
+    fn partition_log_inner(&self, topic: &str, partition: u32) -> Result<PartitionLog> {
         Ok(self
             .partition(&TopicPartition::new(topic, partition))?
             .log()?

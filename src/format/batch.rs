@@ -35,6 +35,8 @@ pub const MAGIC: i8 = 2;
 const CRC_START: usize = 21;
 const ATTR_COMPRESSION_MASK: i16 = 0x07;
 const ATTR_TIMESTAMP_TYPE: i16 = 0x08;
+// Read only by `is_transactional`, which only `internals` users call.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
 const ATTR_TRANSACTIONAL: i16 = 0x10;
 const ATTR_CONTROL: i16 = 0x20;
 
@@ -137,6 +139,7 @@ impl BatchHeader {
         }
     }
     /// Part of a transaction.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn is_transactional(&self) -> bool {
         self.attributes & ATTR_TRANSACTIONAL != 0
     }
@@ -338,6 +341,7 @@ impl<'a> RecordRef<'a> {
         self.value
     }
     /// Number of headers.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn header_count(&self) -> usize {
         self.header_count as usize
     }
@@ -590,6 +594,7 @@ pub fn encode_batch_with_offsets(
 /// [`Error::InvalidArgument`] when `records` is empty, holds more than `i32::MAX`
 /// records or a field longer than `i32::MAX` bytes, or `dst` is shorter than
 /// [`encoded_batch_len`].
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
 pub fn encode_batch(
     dst: &mut [u8],
     base_offset: i64,

@@ -40,6 +40,7 @@ pub(crate) enum Op {
 static ARMED: AtomicBool = AtomicBool::new(false);
 static STATE: Mutex<Plan> = Mutex::new(Plan::new());
 /// Held by the armed [`FaultInjection`]: one plan at a time per process.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
 static ARMING: Mutex<()> = Mutex::new(());
 
 #[derive(Debug)]
@@ -113,10 +114,12 @@ fn check_armed(op: Op, site: &'static Location<'static>) -> io::Result<()> {
 /// fail as planned (see the module docs). Not part of the stable API.
 #[doc(hidden)]
 #[derive(Debug)]
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
 pub struct FaultInjection {
     _arming: MutexGuard<'static, ()>,
 }
 
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
 impl FaultInjection {
     /// Fails the `nth` operation (1-based) with `errno`, and with `persistent` every
     /// later one too. Waits while another plan is armed.

@@ -1,5 +1,12 @@
 //! One partition's files: mmap'd segments, sparse offset and time indexes, roll,
 //! recovery, flush. All `unsafe` of the crate lives in `mmap.rs`.
+//!
+//! **Unsupported internals.** This module is public only with the `internals` cargo
+//! feature, which exists for brooklet's own tests, benches and fuzz targets. It is
+//! unstable (it may change in any release) and it bypasses the broker's guarantees: a
+//! [`PartitionLog`] opened here takes no data-directory lock, so it can open a
+//! partition a live `Broker` holds and overwrite acknowledged records. Applications
+//! use the API at the crate root.
 
 mod background;
 mod compaction;
@@ -8,6 +15,9 @@ mod index;
 pub(crate) mod io;
 mod mmap;
 mod notify;
+// `PartitionLog::open`, `roll`, `recovery_report` and other methods are called only by
+// `internals` users (tests, benches, fuzz targets): without the feature they are dead.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
 mod partition;
 mod read;
 mod recovery;
@@ -15,14 +25,23 @@ mod repair;
 mod segment;
 
 pub use background::Background;
-#[doc(hidden)]
-pub use compaction::CRASH_AT as COMPACTION_CRASH_AT;
 pub use compaction::{CompactionConfig, CompactionReport};
 pub use config::{FlushPolicy, LogConfig};
+pub use partition::PartitionLog;
+pub(crate) use partition::now_ms;
+pub use read::FetchedBatches;
+
+// Named only by `internals` users: the crate itself never spells these types.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub use compaction::CRASH_AT as COMPACTION_CRASH_AT;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub use io::FaultInjection;
-pub(crate) use partition::now_ms;
-pub use partition::{AppendInfo, PartitionLog};
-pub use read::{FetchedBatchIter, FetchedBatches, FetchedRecords};
+#[cfg(feature = "internals")]
+pub use partition::AppendInfo;
+#[cfg(feature = "internals")]
+pub use read::{FetchedBatchIter, FetchedRecords};
+#[cfg(feature = "internals")]
 pub use recovery::RecoveryReport;
 pub use repair::PartitionRepair;

@@ -54,13 +54,9 @@ impl FetchedBatches {
     }
 
     /// True when nothing was read (the offset was the log end).
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn is_empty(&self) -> bool {
         self.start == self.end
-    }
-
-    /// The offset asked for; records before it in the first batch are skipped.
-    pub fn from_offset(&self) -> i64 {
-        self.from_offset
     }
 
     /// The offset to read next: one past the last batch returned.
@@ -81,8 +77,8 @@ impl FetchedBatches {
         }
     }
 
-    /// The records at or after [`from_offset`](Self::from_offset), skipping control
-    /// batches, as zero-copy views.
+    /// The records at or after the offset asked for (records before it in the first
+    /// batch are skipped), skipping control batches, as zero-copy views.
     ///
     /// # Errors
     /// Items are [`Error::Corrupt`] for damaged batches or records.

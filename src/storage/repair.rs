@@ -12,7 +12,8 @@ use super::recovery::{batch_ok_deep, map_log};
 use super::segment::file_name;
 use crate::error::{Error, Result};
 
-/// What [`repair_partition`] did to one partition.
+/// What `Broker::repair` did to one partition: its log was cut back to its valid prefix
+/// and the rest moved into the quarantine folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionRepair {
     /// The partition directory.
