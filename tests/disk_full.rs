@@ -411,3 +411,79 @@ fn create_partitions_on_a_full_disk_fails_whole() {
     assert_eq!(b.partition_count("t").unwrap(), 3);
     b.close().unwrap();
 }
+
+/// Issue 12, item 5: a directory opens on a 100 % full disk with every record readable
+/// (preallocation waits for the first append); appends report the full disk and resume
+/// once space returns. Under both flush policies; on the small file system when there
+/// is one, else on the simulated full disk (`ENOSPC` from every space-using call).
+#[test]
+fn a_full_disk_does_not_block_opening() {
+    let _one = SMALL_FS.lock().unwrap_or_else(|p| p.into_inner());
+    for flush in [FlushPolicy::Os, FlushPolicy::EveryAppend] {
+        let fs = small_fs();
+        let scratch = tempfile::tempdir().unwrap();
+        let root = fs.as_ref().map_or(scratch.path(), |fs| fs.path());
+        let data = root.join(format!("data-{flush:?}"));
+        let b = Broker::open(&data).unwrap();
+        b.create_topic(
+            "t",
+            TopicConfig::new(1)
+                .segment_bytes(SEGMENT_BYTES / 4)
+                .flush(flush),
+        )
+        .unwrap();
+        let producer = b.producer();
+        let n = 300u64;
+        for i in 0..n {
+            producer
+                .send(ProducerRecord::new("t").key("k").value(value(i)))
+                .unwrap();
+        }
+        assert!(b.partition_log("t", 0).unwrap().segment_count() >= 2);
+        b.close().unwrap();
+        drop((producer, b));
+
+        // Fill the disk completely (or simulate it).
+        let ballast = fs.as_ref().map(|fs| fill(fs.path(), 0));
+        let simulated = ballast
+            .is_none()
+            .then(|| brooklet::storage::FaultInjection::disk_full(1));
+        let b = Broker::open(&data)
+            .unwrap_or_else(|e| panic!("{flush:?}: open on a full disk failed: {e}"));
+        assert_log_is(&b.partition_log("t", 0).unwrap(), n);
+        // Appends use what blocks the active segment has (a failed fallocate may have
+        // left some), then report the full disk, writing nothing partial.
+        let producer = b.producer();
+        let send = |i: u64| producer.send(ProducerRecord::new("t").key("k").value(value(i)));
+        let mut acked = n;
+        let err = loop {
+            match send(acked) {
+                Ok(m) => {
+                    assert_eq!(m.offset(), acked as i64);
+                    acked += 1;
+                }
+                Err(e) => break e,
+            }
+            assert!(acked < n + 100, "{flush:?}: 100 records written to a full disk");
+        };
+        assert_disk_full(&err, &data);
+        assert_log_is(&b.partition_log("t", 0).unwrap(), acked);
+
+        // Space returns: writing resumes at the log end.
+        match ballast {
+            Some(p) => std::fs::remove_file(p).unwrap(),
+            None => drop(simulated),
+        }
+        let m = send(acked).unwrap();
+        assert_eq!(m.offset(), acked as i64);
+        acked += 1;
+        assert_log_is(&b.partition_log("t", 0).unwrap(), acked);
+        b.close().unwrap();
+        drop((producer, b));
+        let b = Broker::open(&data).unwrap();
+        assert_log_is(&b.partition_log("t", 0).unwrap(), acked);
+        b.close().unwrap();
+        drop(b);
+        let _ = std::fs::remove_dir_all(&data);
+    }
+}

@@ -146,8 +146,9 @@ struct Shared {
 /// dropped and windows still emit on close.
 ///
 /// ```
-/// use brooklet::{Broker, ProducerRecord, TopicConfig};
+/// use brooklet::{Broker, ConsumerConfig, OffsetReset, ProducerRecord, TopicConfig, TopicPartition};
 /// use brooklet::streams::{KafkaStreams, StreamsBuilder, StreamsConfig, Utf8};
+/// use std::time::Duration;
 ///
 /// let dir = tempfile::tempdir().unwrap();
 /// let broker = Broker::open(dir.path())?;
@@ -160,8 +161,10 @@ struct Shared {
 /// broker.producer().send(ProducerRecord::new("in").key("k").value("hi"))?;
 /// while !app.is_caught_up() { std::thread::sleep(std::time::Duration::from_millis(5)); }
 /// app.close()?;
-/// let out = broker.partition_log("out", 0)?.read(0, 1024)?;
-/// assert_eq!(out.records().next().unwrap()?.value(), Some(&b"HI"[..]));
+/// let mut reader = broker.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest));
+/// reader.assign(&[TopicPartition::new("out", 0)])?;
+/// let out = reader.poll(Duration::from_secs(5))?;
+/// assert_eq!(out.iter().next().unwrap().value(), Some(&b"HI"[..]));
 /// # Ok::<(), brooklet::Error>(())
 /// ```
 pub struct KafkaStreams {
