@@ -145,10 +145,21 @@ fn bad_topic_names_are_refused_by_every_entry_point() {
     let e = err(b.delete_topic("__consumer_offsets"));
     assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
     names(&e, &["__consumer_offsets"]);
-    // Patterns.
-    for p in ["(", "[a-", "a)", "*"] {
+    // Patterns: invalid regular expressions, and Java-only constructs (look-ahead,
+    // back-references) that would otherwise match differently.
+    for p in [
+        "(",
+        "[a-",
+        "a)",
+        "*",
+        "a{2,1}",
+        "(?=x)",
+        r"(a)\1",
+        r"\p{Nope}",
+    ] {
         let e = err(c.subscribe_pattern(p));
         assert!(matches!(e, Error::InvalidArgument(_)), "{p}: {e}");
+        names(&e, &[p, "regular expression"]);
     }
 }
 

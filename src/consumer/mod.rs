@@ -198,13 +198,31 @@ impl Consumer {
         self.subscribe_topics(Subscription::Topics(list.clone()), list)
     }
 
-    /// Subscribes to every topic whose whole name matches `pattern` (a regular
-    /// expression subset: `.`, `*`, `+`, `?`, `[...]`, `(a|b)`, `\d`, `\w`), checked
-    /// again at every poll so new topics join the subscription, as Kafka's
-    /// `subscribe(Pattern)`. Internal topics never match.
+    /// Subscribes to every topic whose whole name matches the regular expression
+    /// `pattern`, checked again at every poll so new topics join the subscription, as
+    /// Kafka's `subscribe(Pattern)`. As in Kafka the whole name must match
+    /// (`Pattern.matcher(topic).matches()`): `logs-\d{4}` matches `logs-2024`, not
+    /// `logs-20245`, and `^`/`$` are allowed but not needed. The syntax is that of the
+    /// `regex-lite` crate, which agrees with Java's for everything topic patterns use;
+    /// Java-only look-around and back-references are refused. Internal topics
+    /// (`__consumer_offsets`, ...) never match, as with Kafka's default
+    /// `exclude.internal.topics=true`.
+    ///
+    /// ```
+    /// use brooklet::{Broker, ConsumerConfig, TopicConfig};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let broker = Broker::open(dir.path())?;
+    /// broker.create_topic("logs-2024", TopicConfig::new(1))?;
+    /// broker.create_topic("logs-2024-old", TopicConfig::new(1))?;
+    /// let mut consumer = broker.consumer(ConsumerConfig::new().group_id("audit"));
+    /// consumer.subscribe_pattern(r"logs-\d{4}")?;
+    /// assert_eq!(consumer.subscription(), vec!["logs-2024"]);
+    /// # Ok::<(), brooklet::Error>(())
+    /// ```
     ///
     /// # Errors
-    /// As [`subscribe`](Self::subscribe); [`Error::InvalidArgument`] for a bad pattern.
+    /// As [`subscribe`](Self::subscribe); [`Error::InvalidArgument`] for a pattern that
+    /// is not a valid regular expression, with the parser's message.
     pub fn subscribe_pattern(&mut self, pattern: &str) -> Result<()> {
         self.check_usable()?;
         let p = Pattern::new(pattern)?;
@@ -213,6 +231,8 @@ impl Consumer {
     }
 
     fn pattern_topics(&self, p: &Pattern) -> Vec<String> {
+        // `list_topics` leaves internal topics out: Kafka's consumers exclude them from
+        // pattern subscriptions by default (`exclude.internal.topics=true`).
         self.broker
             .list_topics()
             .into_iter()
