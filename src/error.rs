@@ -178,6 +178,13 @@ pub enum Error {
     /// A configuration value or argument is invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// The call is not valid in the handle's current state, whatever its arguments
+    /// (Kafka's `IllegalStateException`): `poll` on a consumer that is neither
+    /// subscribed nor assigned, or `assign` while subscribed. The message says which
+    /// call to make first.
+    #[error("illegal state: {0}")]
+    IllegalState(String),
 }
 
 impl Error {
@@ -288,6 +295,7 @@ impl Error {
             Closed => Closed,
             Wakeup => Wakeup,
             InvalidArgument(m) => InvalidArgument(m.clone()),
+            IllegalState(m) => IllegalState(m.clone()),
         }
     }
 }

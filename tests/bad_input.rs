@@ -638,6 +638,118 @@ fn closed_broker_under_every_handle() {
     closed(e);
 }
 
+/// Every `Consumer` call after `close` fails with `Closed`, as Kafka's closed consumer
+/// throws `IllegalStateException("This consumer has already been closed.")` from every
+/// method. Found as a bug: `seek` and friends said the partition was not assigned
+/// (`InvalidArgument`), and the offset look-ups answered as if the consumer were open.
+#[test]
+fn every_consumer_call_after_close_is_closed() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(2)).unwrap();
+    produce(&b, "t", 0, 3);
+    let mut c = consumer(&b, Some("g"));
+    c.assign(&[tp("t", 0)]).unwrap();
+    c.poll(Duration::from_millis(10)).unwrap();
+    c.close().unwrap();
+    let t0 = tp("t", 0);
+    let closed = |what: &str, e: Error| assert!(matches!(e, Error::Closed), "{what}: {e}");
+    closed("seek", err(c.seek(&t0, 1)));
+    closed("seek_to_beginning", err(c.seek_to_beginning(&[t0.clone()])));
+    closed("seek_to_beginning(all)", err(c.seek_to_beginning(&[])));
+    closed("seek_to_end", err(c.seek_to_end(&[t0.clone()])));
+    closed("position", err(c.position(&t0)));
+    closed("pause", err(c.pause(&[t0.clone()])));
+    closed("resume", err(c.resume(&[t0.clone()])));
+    closed("committed", err(c.committed(&[t0.clone()])));
+    closed(
+        "offsets_for_times",
+        err(c.offsets_for_times(&[(t0.clone(), 0)])),
+    );
+    closed("beginning_offsets", err(c.beginning_offsets(&[t0.clone()])));
+    closed("end_offsets", err(c.end_offsets(&[t0.clone()])));
+    closed("subscribe", err(c.subscribe(&["t"])));
+    closed("subscribe_pattern", err(c.subscribe_pattern("t")));
+    closed("assign", err(c.assign(&[t0.clone()])));
+    closed("unsubscribe", err(c.unsubscribe()));
+    closed("poll", err(c.poll(Duration::ZERO)));
+    closed("commit_sync", err(c.commit_sync()));
+    let e = err(c.commit_sync_offsets(&[(t0.clone(), OffsetAndMetadata::new(1))]));
+    closed("commit_sync_offsets", e);
+    // The read-only views have nothing to report; closing again is a no-op.
+    assert!(c.assignment().is_empty() && c.paused().is_empty());
+    assert!(c.subscription().is_empty() && c.subscription_pattern().is_none());
+    assert_eq!(c.lag(&t0), None);
+    assert!(c.group_metadata().is_none());
+    c.close().unwrap();
+}
+
+/// Kafka's `poll` without a subscription or an assignment throws
+/// `IllegalStateException("Consumer is not subscribed to any topics or assigned any
+/// partitions")`, and mixing `subscribe` with `assign` throws `IllegalStateException`
+/// too. Found as a bug: such a poll returned nothing, forever, without a word.
+#[test]
+fn poll_without_subscription_or_assignment_is_illegal_state() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    let not_subscribed = |e: Error| {
+        assert!(matches!(e, Error::IllegalState(_)), "{e}");
+        names(&e, &["not subscribed", "assigned"]);
+    };
+    let mut solo = consumer(&b, None);
+    not_subscribed(err(solo.poll(Duration::ZERO)));
+    let mut member = consumer(&b, Some("g"));
+    not_subscribed(err(member.poll(Duration::from_millis(10))));
+    // assign(&[]) is unsubscribe, in Kafka and here.
+    solo.assign(&[tp("t", 0)]).unwrap();
+    solo.poll(Duration::ZERO).unwrap();
+    solo.assign(&[]).unwrap();
+    not_subscribed(err(solo.poll(Duration::ZERO)));
+    member.subscribe(&["t"]).unwrap();
+    member.poll(Duration::from_millis(10)).unwrap();
+    member.unsubscribe().unwrap();
+    not_subscribed(err(member.poll(Duration::ZERO)));
+    // A pattern that matches nothing yet is a subscription: poll waits for topics.
+    member.subscribe_pattern("nothing-yet-.*").unwrap();
+    assert!(member.poll(Duration::from_millis(10)).unwrap().is_empty());
+    // Subscribing and assigning exclude each other.
+    let e = err(member.assign(&[tp("t", 0)]));
+    assert!(matches!(e, Error::IllegalState(_)), "{e}");
+    names(&e, &["unsubscribe"]);
+    let mut assigned = consumer(&b, Some("h"));
+    assigned.assign(&[tp("t", 0)]).unwrap();
+    for e in [
+        err(assigned.subscribe(&["t"])),
+        err(assigned.subscribe_pattern("t")),
+    ] {
+        assert!(matches!(e, Error::IllegalState(_)), "{e}");
+        names(&e, &["unsubscribe"]);
+    }
+}
+
+/// Kafka's `offsetsForTimes` refuses a negative target time
+/// (`IllegalArgumentException: The target time for partition ... cannot be negative`):
+/// the ListOffsets sentinels -1 (latest) and -2 (earliest) are `end_offsets` and
+/// `beginning_offsets`, so that a returned timestamp is always a record's. Found as a
+/// bug: -1 and -2 were searched as times, answering offset 0 with a record's timestamp.
+#[test]
+fn offsets_for_times_refuses_negative_targets() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    produce(&b, "t", 0, 3);
+    let c = consumer(&b, None);
+    for ts in [-1, -2, -3, i64::MIN] {
+        let e = err(c.offsets_for_times(&[(tp("t", 0), 0), (tp("t", 0), ts)]));
+        assert!(matches!(e, Error::InvalidArgument(_)), "{ts}: {e}");
+        names(&e, &["t-0", &ts.to_string(), "negative"]);
+    }
+    let got = c.offsets_for_times(&[(tp("t", 0), 0)]).unwrap();
+    let hit = got[&tp("t", 0)].expect("every record is at or after time 0");
+    assert_eq!(hit.offset, 0);
+    assert!(hit.timestamp >= 0);
+    let got = c.offsets_for_times(&[(tp("t", 0), i64::MAX)]).unwrap();
+    assert_eq!(got[&tp("t", 0)], None, "no record at or after i64::MAX");
+}
+
 /// Kafka's `commitAsync` on a closed consumer fails at once. Found as a bug: brooklet
 /// queued the callback for the next poll/commit/close, none of which runs on a closed
 /// consumer, so the callback was dropped uncalled.

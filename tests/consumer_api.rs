@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use brooklet::{
-    Broker, ConsumerConfig, Error, GroupState, OffsetAndMetadata, OffsetReset, OffsetSpec,
-    ProducerRecord, TopicConfig, TopicPartition,
+    Broker, ConsumerConfig, Error, GroupState, OffsetAndMetadata, OffsetAndTimestamp, OffsetReset,
+    OffsetSpec, ProducerRecord, TopicConfig, TopicPartition,
 };
 
 fn setup() -> (tempfile::TempDir, Broker) {
@@ -94,8 +94,10 @@ fn offsets_for_times_uses_record_timestamps() {
     let m = c
         .offsets_for_times(&[(tp(0), 1050), (tp(1), 1051)])
         .unwrap();
-    assert_eq!(m[&tp(0)], Some((25, 1050)));
-    assert_eq!(m[&tp(1)], Some((25, 1051)));
+    let at = |offset, timestamp| Some(OffsetAndTimestamp { offset, timestamp });
+    assert_eq!(m[&tp(0)], at(25, 1050));
+    assert_eq!(m[&tp(1)], at(25, 1051));
+    assert_eq!(m[&tp(1)].unwrap().offset, 25);
 }
 
 #[test]
