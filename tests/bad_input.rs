@@ -192,6 +192,25 @@ fn bad_configs_are_refused_naming_the_setting() {
             TopicConfig::new(1).min_cleanable_dirty_ratio(f64::NAN),
             "min_cleanable_dirty_ratio",
         ),
+        // Kafka's time configs are LONG milliseconds: a longer duration cannot be stored
+        // (the topic file would not reopen) nor compared with a clock without wrapping.
+        (TopicConfig::new(1).segment_ms(Duration::MAX), "segment_ms"),
+        (
+            TopicConfig::new(1).retention_ms(Some(Duration::MAX)),
+            "retention_ms",
+        ),
+        (
+            TopicConfig::new(1).delete_retention_ms(Duration::MAX),
+            "delete_retention_ms",
+        ),
+        (
+            TopicConfig::new(1).min_compaction_lag_ms(Duration::MAX),
+            "min_compaction_lag_ms",
+        ),
+        (
+            TopicConfig::new(1).flush(FlushPolicy::Interval(Duration::MAX)),
+            "flush interval",
+        ),
     ];
     for (cfg, setting) in cases {
         let e = err(b.create_topic("t", cfg.clone()));
@@ -301,7 +320,9 @@ fn extreme_timestamps_and_empty_fields_round_trip() {
     let (_d, b) = open();
     b.create_topic("t", TopicConfig::new(1)).unwrap();
     let p = b.producer();
-    let ts = [i64::MIN, i64::MAX, -1, 0, i64::MIN + 1, 1];
+    // Negative timestamps are refused at send (see
+    // `negative_record_timestamps_are_refused_at_send`).
+    let ts = [i64::MAX, 0, i64::MAX - 1, 1];
     let recs: Vec<ProducerRecord> = ts
         .iter()
         .map(|&t| {
@@ -312,20 +333,201 @@ fn extreme_timestamps_and_empty_fields_round_trip() {
                 .timestamp(t)
         })
         .collect();
-    // Either refused with a typed error or stored exactly; never a panic.
-    match p.send_batch(recs) {
-        Err(e) => assert!(matches!(e, Error::InvalidArgument(_)), "{e}"),
-        Ok(meta) => {
-            assert_eq!(meta.len(), ts.len());
-            let f = b.partition_log("t", 0).unwrap().read(0, 1 << 20).unwrap();
-            let got: Vec<i64> = f.records().map(|r| r.unwrap().timestamp()).collect();
-            assert_eq!(got, ts);
-        }
-    }
+    let meta = p.send_batch(recs).unwrap();
+    assert_eq!(meta.len(), ts.len());
+    let f = b.partition_log("t", 0).unwrap().read(0, 1 << 20).unwrap();
+    let got: Vec<i64> = f.records().map(|r| r.unwrap().timestamp()).collect();
+    assert_eq!(got, ts);
     let log = b.partition_log("t", 0).unwrap();
     for t in [i64::MIN, i64::MAX, 0] {
         log.offset_for_timestamp(t).unwrap();
     }
+}
+
+/// Kafka's `ProducerRecord` refuses a negative timestamp ("Invalid timestamp: -5.
+/// Timestamp should always be non-negative or null."), -1 included: -1 is the record
+/// format's "no timestamp", which a producer never sends. brooklet refuses it at send,
+/// writing nothing of the batch.
+#[test]
+fn negative_record_timestamps_are_refused_at_send() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    let p = b.producer();
+    for ts in [-1, -2, i64::MIN] {
+        let e = err(p.send(ProducerRecord::new("t").value("v").timestamp(ts)));
+        assert!(matches!(e, Error::InvalidArgument(_)), "{ts}: {e}");
+        names(&e, &["`t`", "timestamp", &ts.to_string(), "non-negative"]);
+        let batch = vec![
+            ProducerRecord::new("t").value("ok").timestamp(5),
+            ProducerRecord::new("t").value("bad").timestamp(ts),
+        ];
+        let e = err(p.send_batch(batch));
+        assert!(matches!(e, Error::InvalidArgument(_)), "{ts}: {e}");
+    }
+    assert_eq!(b.partition_log("t", 0).unwrap().log_end_offset(), 0);
+    // Zero and the producer's clock are fine.
+    p.send(ProducerRecord::new("t").value("v").timestamp(0))
+        .unwrap();
+    p.send(ProducerRecord::new("t").value("v")).unwrap();
+}
+
+/// Out-of-range client settings are refused as Kafka's `ConfigDef` validators refuse
+/// them, naming the setting, at the first call that uses the configuration (the
+/// builders cannot fail): `max.poll.records` atLeast(1), `max.poll.interval.ms`
+/// atLeast(1), INT milliseconds at most `i32::MAX`, LONG ones at most `i64::MAX`,
+/// `group.instance.id` non-empty and a valid id, `partition.assignment.strategy` not
+/// empty. Found as bugs: `max_poll_records(0)` was silently 1, `linger(Duration::MAX)`
+/// panicked in `send`, `max_poll_interval(Duration::MAX)` could never expire.
+#[test]
+fn out_of_range_client_configs_are_refused_naming_the_setting() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    produce(&b, "t", 0, 3);
+    let base = || {
+        ConsumerConfig::new()
+            .group_id("g")
+            .auto_offset_reset(OffsetReset::Earliest)
+    };
+    let cases: Vec<(ConsumerConfig, &str)> = vec![
+        (base().max_poll_records(0), "max_poll_records"),
+        (
+            base().max_poll_interval(Duration::ZERO),
+            "max_poll_interval",
+        ),
+        (
+            base().max_poll_interval(Duration::from_micros(999)),
+            "max_poll_interval",
+        ),
+        (base().max_poll_interval(Duration::MAX), "max_poll_interval"),
+        (
+            base().max_poll_interval(Duration::from_millis(i32::MAX as u64 + 1)),
+            "max_poll_interval",
+        ),
+        (base().session_timeout(Duration::MAX), "session_timeout"),
+        (
+            base().auto_commit_interval(Duration::MAX),
+            "auto_commit_interval",
+        ),
+        (base().group_instance_id(""), "group_instance_id"),
+        (base().group_instance_id("a b"), "group_instance_id"),
+        (
+            base().group_instance_id("i".repeat(250)),
+            "group_instance_id",
+        ),
+    ];
+    for (cfg, setting) in cases {
+        let mut c = b.consumer(cfg.clone());
+        for e in [
+            err(c.subscribe(&["t"])),
+            err(c.subscribe_pattern("t")),
+            err(c.assign(&[tp("t", 0)])),
+            err(c.poll(Duration::ZERO)),
+        ] {
+            assert!(matches!(e, Error::InvalidArgument(_)), "{setting}: {e}");
+            names(&e, &[setting]);
+        }
+        assert!(c.assignment().is_empty());
+    }
+    // Group management needs an assignor; manual assignment does not (as in Kafka).
+    let mut c = b.consumer(base().assignors(Vec::new()));
+    let e = err(c.subscribe(&["t"]));
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    names(&e, &["assignors"]);
+    c.assign(&[tp("t", 0)]).unwrap();
+    assert_eq!(c.poll(Duration::ZERO).unwrap().count(), 3);
+    // Limits Kafka accepts at zero keep Kafka's meaning: fetch.max.bytes and
+    // max.partition.fetch.bytes are soft, the first batch is returned to make progress.
+    for cfg in [
+        base().fetch_max_bytes(0),
+        base().max_partition_fetch_bytes(0),
+        base().auto_commit_interval(Duration::ZERO),
+        base().session_timeout(Duration::ZERO),
+    ] {
+        let mut c = b.consumer(cfg.clone());
+        c.assign(&[tp("t", 0)]).unwrap();
+        let mut n = 0;
+        for _ in 0..3 {
+            let got = c.poll(Duration::ZERO).unwrap().count();
+            assert!(got >= 1, "{cfg:?}: a poll returned nothing");
+            n += got;
+            if n == 3 {
+                break;
+            }
+        }
+        assert_eq!(n, 3, "{cfg:?}");
+    }
+    // The producer: linger.ms is a LONG of milliseconds; batch.size 0 (Kafka's "no
+    // batching") is allowed.
+    let p = b.producer_with(brooklet::ProducerConfig::new().linger(Duration::MAX));
+    let e = err(p.send(ProducerRecord::new("t").value("v")));
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    names(&e, &["linger"]);
+    let e = err(p.send_batch(vec![ProducerRecord::new("t").value("v")]));
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    let p = b.producer_with(brooklet::ProducerConfig::new().batch_size(0));
+    p.send(ProducerRecord::new("t").value("v")).unwrap();
+    assert_eq!(b.partition_log("t", 0).unwrap().log_end_offset(), 4);
+}
+
+/// A poll may wait "forever": `poll(Duration::MAX)` must block until records, a
+/// wakeup or a group change, not overflow the clock. Found as a bug: it panicked.
+#[test]
+fn poll_with_the_longest_timeout_waits_instead_of_panicking() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    let mut c = consumer(&b, None);
+    c.assign(&[tp("t", 0)]).unwrap();
+    let h = c.wakeup_handle();
+    let waker = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        h.wakeup();
+    });
+    let e = within("poll(Duration::MAX)", move || {
+        c.poll(Duration::MAX).map(|r| r.count())
+    });
+    assert!(matches!(e, Err(Error::Wakeup)), "{e:?}");
+    waker.join().unwrap();
+}
+
+/// Kafka refuses an empty `group.id` (`InvalidGroupIdException`: "The configured
+/// group.id should not be an empty string or whitespace."), and its group coordinator
+/// answers `INVALID_GROUP_ID` to every group call naming the empty group. Found as a
+/// bug: brooklet created, joined and committed for the group `""`.
+#[test]
+fn an_empty_group_id_is_refused_by_every_group_call() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    let empty = |what: &str, e: Error| {
+        assert!(matches!(e, Error::InvalidArgument(_)), "{what}: {e}");
+        names(&e, &["group_id", "empty"]);
+    };
+    let mut c = b.consumer(ConsumerConfig::new().group_id(""));
+    empty("subscribe", err(c.subscribe(&["t"])));
+    empty("subscribe_pattern", err(c.subscribe_pattern("t")));
+    empty("assign", err(c.assign(&[tp("t", 0)])));
+    empty("poll", err(c.poll(Duration::ZERO)));
+    empty("commit_sync", err(c.commit_sync()));
+    let e = err(c.commit_sync_offsets(&[(tp("t", 0), OffsetAndMetadata::new(1))]));
+    empty("commit_sync_offsets", e);
+    empty("committed", err(c.committed(&[tp("t", 0)])));
+    let (tx, rx) = std::sync::mpsc::channel();
+    c.commit_async(move |r| {
+        let _ = tx.send(r);
+    });
+    let _ = c.commit_sync();
+    let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    empty("commit_async", r.unwrap_err());
+    empty("describe_group", err(b.describe_group("")));
+    empty("list_group_offsets", err(b.list_group_offsets("")));
+    let e = err(b.reset_group_offsets("", &[tp("t", 0)], OffsetSpec::Earliest));
+    empty("reset_group_offsets", e);
+    empty(
+        "commit_group_offsets",
+        err(b.commit_group_offsets("", &[(tp("t", 0), 0)])),
+    );
+    empty("delete_group", err(b.delete_group("")));
+    drop(c);
+    assert!(b.list_groups().is_empty(), "{:?}", b.list_groups());
 }
 
 // ---------------------------------------------------------------------------------

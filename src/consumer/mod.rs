@@ -115,6 +115,9 @@ pub struct Consumer {
     rotation: usize,
     /// An error met after records were already gathered, raised by the next poll.
     pending_error: Option<Error>,
+    /// Why `config` is unusable (ConsumerConfig::validate), raised by every call that
+    /// uses it: `Broker::consumer` cannot fail.
+    config_error: Option<Error>,
     closed: bool,
 }
 
@@ -130,11 +133,16 @@ impl std::fmt::Debug for Consumer {
 }
 
 impl Broker {
-    /// A consumer with `config`.
+    /// A consumer with `config`. This cannot fail: a configuration out of Kafka's
+    /// ranges (see [`ConsumerConfig::validate`]) makes the consumer's `subscribe`,
+    /// `subscribe_pattern`, `assign` and `poll` fail with [`Error::InvalidArgument`]
+    /// naming the setting.
     pub fn consumer(&self, config: ConsumerConfig) -> Consumer {
+        let config_error = config.validate().err();
         let group = config
             .group_id
             .as_ref()
+            .filter(|_| config_error.is_none())
             .map(|g| self.groups().get_or_create(g));
         Consumer {
             broker: self.clone(),
@@ -152,6 +160,7 @@ impl Broker {
             callbacks: Vec::new(),
             rotation: 0,
             pending_error: None,
+            config_error,
             closed: false,
         }
     }
@@ -163,16 +172,23 @@ fn partition_name(tp: &TopicPartition) -> String {
 
 impl Consumer {
     fn group_id(&self) -> Result<&str> {
-        self.config.group_id.as_deref().ok_or_else(|| {
+        let g = self.config.group_id.as_deref().ok_or_else(|| {
+            // Kafka: InvalidGroupIdException, "To use the group management or offset
+            // commit APIs, you must provide a valid group.id".
             Error::InvalidArgument(
                 "this needs a consumer group: set ConsumerConfig::group_id".into(),
             )
-        })
+        })?;
+        crate::group::validate_group_id(g)?;
+        Ok(g)
     }
 
     fn check_usable(&self) -> Result<()> {
         if self.closed {
             return Err(Error::Closed);
+        }
+        if let Some(e) = &self.config_error {
+            return Err(e.duplicate());
         }
         if self.in_callback {
             return Err(Error::InvalidArgument(
@@ -245,6 +261,13 @@ impl Consumer {
 
     fn subscribe_topics(&mut self, sub: Subscription, topics: Vec<String>) -> Result<()> {
         self.group_id()?;
+        if self.config.assignors.is_empty() {
+            // Kafka: IllegalStateException from subscribe, "Must configure at least one
+            // partition assigner class name to partition.assignment.strategy".
+            return Err(Error::InvalidArgument(
+                "subscribe needs at least one assignor: ConsumerConfig::assignors is empty".into(),
+            ));
+        }
         if matches!(self.subscription, Subscription::Manual) {
             // Kafka: IllegalStateException, "Subscription to topics, partitions and
             // pattern are mutually exclusive".
@@ -442,7 +465,8 @@ impl Consumer {
         if let Some(e) = self.pending_error.take() {
             return Err(e);
         }
-        let deadline = Instant::now() + timeout;
+        // `None`: no clock reading is that far away; wait until woken.
+        let deadline = Instant::now().checked_add(timeout);
         loop {
             if self.wakeup.swap(false, Ordering::AcqRel) {
                 return Err(Error::Wakeup);
@@ -461,11 +485,16 @@ impl Consumer {
             if !records.is_empty() {
                 return Ok(records);
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(records);
+            match deadline {
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Ok(records);
+                    }
+                    self.parker.park_timeout(deadline - now);
+                }
+                None => self.parker.park(),
             }
-            self.parker.park_timeout(deadline - now);
         }
     }
 
