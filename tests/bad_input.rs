@@ -163,6 +163,102 @@ fn bad_topic_names_are_refused_by_every_entry_point() {
     }
 }
 
+/// Kafka refuses a topic whose name equals an existing one once `.` is read as `_`
+/// (`InvalidTopicException: Topic 'x_y' collides with existing topics: x.y`): the two
+/// would share metric names. Found as a bug: brooklet created both.
+#[test]
+fn colliding_topic_names_are_refused() {
+    let (_d, b) = open();
+    b.create_topic("x.y", TopicConfig::new(1)).unwrap();
+    b.create_topic("a_b.c", TopicConfig::new(1)).unwrap();
+    for (name, existing) in [("x_y", "x.y"), ("a.b_c", "a_b.c"), ("a_b_c", "a_b.c")] {
+        let e = err(b.create_topic(name, TopicConfig::new(1)));
+        assert!(
+            matches!(&e, Error::InvalidTopicName { name: n, .. } if n == name),
+            "{name}: {e}"
+        );
+        names(
+            &e,
+            &[&format!("`{name}`"), "collides", &format!("`{existing}`")],
+        );
+    }
+    // The exact name is still TopicExists; names that differ otherwise are fine.
+    let e = err(b.create_topic("x.y", TopicConfig::new(1)));
+    assert!(matches!(e, Error::TopicExists { .. }), "{e}");
+    b.create_topic("x-y", TopicConfig::new(1)).unwrap();
+    b.create_topic("xy", TopicConfig::new(1)).unwrap();
+    // Auto-creation too.
+    let dir = tempfile::tempdir().unwrap();
+    let auto = Broker::builder(dir.path())
+        .auto_create_topics(true)
+        .open()
+        .unwrap();
+    auto.producer()
+        .send(ProducerRecord::new("m.n").value("v"))
+        .unwrap();
+    let e = err(auto.producer().send(ProducerRecord::new("m_n").value("v")));
+    assert!(matches!(e, Error::InvalidTopicName { .. }), "{e}");
+    assert_eq!(auto.list_topics(), vec!["m.n"]);
+    // After a deletion the name is free again.
+    b.delete_topic("x.y").unwrap();
+    b.create_topic("x_y", TopicConfig::new(1)).unwrap();
+    let mut all = b.list_topics();
+    all.sort();
+    assert_eq!(all, vec!["a_b.c", "x-y", "x_y", "xy"]);
+}
+
+/// Kafka's 249-character limit is too long for brooklet's file names: a partition
+/// directory marked for deletion is `<name>-<partition>.<32 hex digits>-delete`, and
+/// every name must fit the file system's 255 bytes. The longest name brooklet accepts
+/// is 255 - 51 = 204 characters, refused above that with `InvalidTopicName` at create
+/// time. Found as a bug: a 249-character name failed with `Io` "File name too long"
+/// (the metadata's `<name>.topic.tmp`).
+#[test]
+fn topic_names_too_long_for_the_file_system_are_invalid_topic_names() {
+    const LIMIT: usize = 204;
+    let (d, b) = open();
+    for len in [249, 230, LIMIT + 1] {
+        let name = "n".repeat(len);
+        let e = err(b.create_topic(&name, TopicConfig::new(1)));
+        assert!(
+            matches!(&e, Error::InvalidTopicName { name: n, .. } if *n == name),
+            "{len}: {e}"
+        );
+        names(&e, &[&len.to_string(), &LIMIT.to_string(), "255"]);
+    }
+    assert!(b.list_topics().is_empty());
+    // A name of exactly the limit works everywhere, and its longest file name fits.
+    let name = "n".repeat(LIMIT);
+    b.create_topic(&name, TopicConfig::new(2)).unwrap();
+    b.create_partitions(&name, 3).unwrap();
+    b.producer()
+        .send(ProducerRecord::new(&name).partition(2).value("v"))
+        .unwrap();
+    let marked = format!(
+        "{name}-{}.{}-delete",
+        u32::MAX,
+        "0123456789abcdef".repeat(2)
+    );
+    assert_eq!(marked.len(), 255);
+    std::fs::create_dir(d.path().join(&marked)).unwrap();
+    std::fs::remove_dir(d.path().join(&marked)).unwrap();
+    b.close().unwrap();
+    drop(b);
+    let b = Broker::open(d.path()).unwrap();
+    assert_eq!(b.partition_count(&name).unwrap(), 3);
+    b.delete_topic(&name).unwrap();
+    // Auto-creation applies the limit too.
+    let dir = tempfile::tempdir().unwrap();
+    let auto = Broker::builder(dir.path())
+        .auto_create_topics(true)
+        .open()
+        .unwrap();
+    let e = err(auto
+        .producer()
+        .send(ProducerRecord::new("a".repeat(249)).value("v")));
+    assert!(matches!(e, Error::InvalidTopicName { .. }), "{e}");
+}
+
 #[test]
 fn bad_configs_are_refused_naming_the_setting() {
     let (_d, b) = open();
