@@ -139,7 +139,10 @@ impl TopicConfig {
     }
 
     /// Segment file size (`segment.bytes`). Default: 64 MiB; Kafka's 1 GiB is
-    /// preallocated per partition, too much for an embedded log.
+    /// preallocated per partition, too much for an embedded log. Range: 1024 bytes to
+    /// `i32::MAX` (Kafka's INT, whose index positions are 32-bit); Kafka 4 asks for at
+    /// least 1 MiB, brooklet allows small segments for small logs and tests. Others
+    /// fail `create_topic` with [`Error::InvalidArgument`].
     #[must_use]
     pub fn segment_bytes(mut self, bytes: u64) -> Self {
         self.segment_bytes = bytes;
@@ -162,7 +165,8 @@ impl TopicConfig {
         self
     }
     /// Delete old segments beyond this many bytes per partition (`retention.bytes`).
-    /// Default: `None` (no limit).
+    /// Default: `None` (no limit, Kafka's -1). Any value is accepted, as Kafka's
+    /// `retention.bytes` has no validator.
     #[must_use]
     pub fn retention_bytes(mut self, bytes: Option<u64>) -> Self {
         self.retention_bytes = bytes;
