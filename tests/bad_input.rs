@@ -950,24 +950,25 @@ fn every_consumer_call_after_close_is_closed() {
     c.poll(Duration::from_millis(10)).unwrap();
     c.close().unwrap();
     let t0 = tp("t", 0);
+    let one = std::slice::from_ref(&t0);
     let closed = |what: &str, e: Error| assert!(matches!(e, Error::Closed), "{what}: {e}");
     closed("seek", err(c.seek(&t0, 1)));
-    closed("seek_to_beginning", err(c.seek_to_beginning(&[t0.clone()])));
+    closed("seek_to_beginning", err(c.seek_to_beginning(one)));
     closed("seek_to_beginning(all)", err(c.seek_to_beginning(&[])));
-    closed("seek_to_end", err(c.seek_to_end(&[t0.clone()])));
+    closed("seek_to_end", err(c.seek_to_end(one)));
     closed("position", err(c.position(&t0)));
-    closed("pause", err(c.pause(&[t0.clone()])));
-    closed("resume", err(c.resume(&[t0.clone()])));
-    closed("committed", err(c.committed(&[t0.clone()])));
+    closed("pause", err(c.pause(one)));
+    closed("resume", err(c.resume(one)));
+    closed("committed", err(c.committed(one)));
     closed(
         "offsets_for_times",
         err(c.offsets_for_times(&[(t0.clone(), 0)])),
     );
-    closed("beginning_offsets", err(c.beginning_offsets(&[t0.clone()])));
-    closed("end_offsets", err(c.end_offsets(&[t0.clone()])));
+    closed("beginning_offsets", err(c.beginning_offsets(one)));
+    closed("end_offsets", err(c.end_offsets(one)));
     closed("subscribe", err(c.subscribe(&["t"])));
     closed("subscribe_pattern", err(c.subscribe_pattern("t")));
-    closed("assign", err(c.assign(&[t0.clone()])));
+    closed("assign", err(c.assign(one)));
     closed("unsubscribe", err(c.unsubscribe()));
     closed("poll", err(c.poll(Duration::ZERO)));
     closed("commit_sync", err(c.commit_sync()));

@@ -709,7 +709,10 @@ fn empty_group_is_refused(b: &Broker) {
     let results = [
         ("list_group_offsets", b.list_group_offsets("").map(|_| ())),
         ("describe_group", b.describe_group("").map(|_| ())),
-        ("committed", c.committed(&[t0.clone()]).map(|_| ())),
+        (
+            "committed",
+            c.committed(std::slice::from_ref(&t0)).map(|_| ()),
+        ),
         (
             "commit_group_offsets",
             b.commit_group_offsets("", &[(t0, 0)]),

@@ -515,7 +515,9 @@ impl Broker {
         Producer::new(self.clone(), ProducerConfig::default())
     }
 
-    /// A producer with `config`.
+    /// A producer with `config`. This cannot fail: a configuration out of Kafka's
+    /// ranges (see [`ProducerConfig::validate`]) makes every send fail with
+    /// [`Error::InvalidArgument`] naming the setting.
     pub fn producer_with(&self, config: ProducerConfig) -> Producer {
         Producer::new(self.clone(), config)
     }
