@@ -56,8 +56,10 @@ impl Broker {
     /// Members, assignment, generation and state of a group.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when the group has neither members nor offsets.
+    /// [`Error::InvalidArgument`] when the group has neither members nor offsets, or
+    /// for an empty group id (Kafka's `INVALID_GROUP_ID`).
     pub fn describe_group(&self, group: &str) -> Result<GroupDescription> {
+        crate::group::validate_group_id(group)?;
         if let Some(g) = self.groups().get(group) {
             let d = g.describe();
             if d.state != GroupState::Empty || self.group_has_offsets(group) {
@@ -86,8 +88,10 @@ impl Broker {
     /// A group's committed offsets with the lag of each partition.
     ///
     /// # Errors
-    /// [`Error::Io`] when `__consumer_offsets` cannot be read.
+    /// [`Error::Io`] when `__consumer_offsets` cannot be read;
+    /// [`Error::InvalidArgument`] for an empty group id (Kafka's `INVALID_GROUP_ID`).
     pub fn list_group_offsets(&self, group: &str) -> Result<Vec<GroupPartitionOffset>> {
+        crate::group::validate_group_id(group)?;
         let store = self.offset_store()?;
         Ok(store
             .group_offsets(group)
@@ -111,14 +115,15 @@ impl Broker {
     /// `kafka-consumer-groups.sh --reset-offsets`, the group must have no members.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] while the group has members;
-    /// [`Error::UnknownTopic`] / [`Error::UnknownPartition`]; [`Error::Io`].
+    /// [`Error::InvalidArgument`] while the group has members or for an empty group
+    /// id; [`Error::UnknownTopic`] / [`Error::UnknownPartition`]; [`Error::Io`].
     pub fn reset_group_offsets(
         &self,
         group: &str,
         partitions: &[TopicPartition],
         to: OffsetSpec,
     ) -> Result<Vec<(TopicPartition, i64)>> {
+        crate::group::validate_group_id(group)?;
         self.require_no_members(group)?;
         let store = self.offset_store()?;
         let tps: Vec<TopicPartition> = if partitions.is_empty() {
@@ -154,14 +159,16 @@ impl Broker {
     /// `alterConsumerGroupOffsets`). As with Kafka, the group must have no members.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] while the group has members or for a negative offset;
-    /// [`Error::UnknownTopic`] / [`Error::UnknownPartition`]; [`Error::Io`].
+    /// [`Error::InvalidArgument`] while the group has members, for a negative offset or
+    /// an empty group id; [`Error::UnknownTopic`] / [`Error::UnknownPartition`];
+    /// [`Error::Io`].
     pub fn commit_group_offsets(
         &self,
         group: &str,
         offsets: &[(TopicPartition, i64)],
     ) -> Result<()> {
         self.check_open()?;
+        crate::group::validate_group_id(group)?;
         self.require_no_members(group)?;
         for (tp, o) in offsets {
             self.partition_log(tp.topic(), tp.partition())?;
@@ -182,9 +189,10 @@ impl Broker {
     /// Deletes a group's committed offsets (Kafka's `deleteConsumerGroups`).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] while the group has members or when it does not
-    /// exist; [`Error::Io`].
+    /// [`Error::InvalidArgument`] while the group has members, when it does not exist,
+    /// or for an empty group id; [`Error::Io`].
     pub fn delete_group(&self, group: &str) -> Result<()> {
+        crate::group::validate_group_id(group)?;
         self.require_no_members(group)?;
         if !self.group_has_offsets(group) && self.groups().get(group).is_none() {
             return Err(unknown_group(group));

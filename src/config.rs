@@ -2,8 +2,26 @@
 
 use std::time::Duration;
 
+use crate::error::{Error, Result};
 use crate::format::TimestampType;
 use crate::storage::{FlushPolicy, LogConfig};
+
+/// Refuses a duration longer than `max_ms` milliseconds: Kafka's time settings are INT
+/// (`i32::MAX` ms, about 24.8 days) or LONG (`i64::MAX` ms) milliseconds, and longer
+/// ones could not be stored in a topic file nor added to a clock without overflowing.
+pub(crate) fn check_ms(d: Duration, max_ms: u64, setting: &str, kafka: &str) -> Result<()> {
+    if d.as_millis() > u128::from(max_ms) {
+        return Err(Error::InvalidArgument(format!(
+            "{setting} of {d:?} is longer than the {max_ms} ms Kafka's `{kafka}` holds"
+        )));
+    }
+    Ok(())
+}
+
+/// `i32::MAX` milliseconds: the longest value of a Kafka INT time setting.
+const INT_MS: u64 = i32::MAX as u64;
+/// `i64::MAX` milliseconds: the longest value of a Kafka LONG time setting.
+pub(crate) const LONG_MS: u64 = i64::MAX as u64;
 
 /// Kafka's `cleanup.policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,27 +139,34 @@ impl TopicConfig {
     }
 
     /// Segment file size (`segment.bytes`). Default: 64 MiB; Kafka's 1 GiB is
-    /// preallocated per partition, too much for an embedded log.
+    /// preallocated per partition, too much for an embedded log. Range: 1024 bytes to
+    /// `i32::MAX` (Kafka's INT, whose index positions are 32-bit); Kafka 4 asks for at
+    /// least 1 MiB, brooklet allows small segments for small logs and tests. Others
+    /// fail `create_topic` with [`Error::InvalidArgument`].
     #[must_use]
     pub fn segment_bytes(mut self, bytes: u64) -> Self {
         self.segment_bytes = bytes;
         self
     }
-    /// Roll segments older than this (`segment.ms`). Default: 7 days.
+    /// Roll segments older than this (`segment.ms`). Default: 7 days. Kafka's range:
+    /// 1 ms to `i64::MAX` ms; others fail `create_topic` with
+    /// [`Error::InvalidArgument`].
     #[must_use]
     pub fn segment_ms(mut self, d: Duration) -> Self {
         self.segment_ms = d;
         self
     }
-    /// Delete segments older than this (`retention.ms`); `None` keeps them forever.
-    /// Default: 7 days.
+    /// Delete segments older than this (`retention.ms`); `None` keeps them forever
+    /// (Kafka's -1). Default: 7 days. At most `i64::MAX` ms (Kafka's LONG), or
+    /// `create_topic` fails with [`Error::InvalidArgument`].
     #[must_use]
     pub fn retention_ms(mut self, d: Option<Duration>) -> Self {
         self.retention_ms = d;
         self
     }
     /// Delete old segments beyond this many bytes per partition (`retention.bytes`).
-    /// Default: `None` (no limit).
+    /// Default: `None` (no limit, Kafka's -1). Any value is accepted, as Kafka's
+    /// `retention.bytes` has no validator.
     #[must_use]
     pub fn retention_bytes(mut self, bytes: Option<u64>) -> Self {
         self.retention_bytes = bytes;
@@ -153,7 +178,9 @@ impl TopicConfig {
         self.cleanup_policy = p;
         self
     }
-    /// Largest record batch (`max.message.bytes`). Default: 1,048,588.
+    /// Largest record batch (`max.message.bytes`). Default: 1,048,588. Kafka allows 0;
+    /// brooklet refuses it ([`Error::InvalidArgument`] from `create_topic`) because no
+    /// batch, not even an empty one, would fit.
     #[must_use]
     pub fn max_message_bytes(mut self, bytes: u32) -> Self {
         self.max_message_bytes = bytes;
@@ -171,25 +198,28 @@ impl TopicConfig {
         self.timestamp_type = t;
         self
     }
-    /// `index.interval.bytes`. Default: 4096.
+    /// `index.interval.bytes`. Default: 4096. Kafka allows 0 (an index entry per
+    /// batch); brooklet needs at least 1, which means the same, and refuses 0 with
+    /// [`Error::InvalidArgument`] from `create_topic`.
     #[must_use]
     pub fn index_interval_bytes(mut self, bytes: u32) -> Self {
         self.index_interval_bytes = bytes;
         self
     }
     /// How long tombstones survive compaction (`delete.retention.ms`). Default: 1 day.
+    /// At most `i64::MAX` ms (Kafka's LONG).
     #[must_use]
     pub fn delete_retention_ms(mut self, d: Duration) -> Self {
         self.delete_retention_ms = d;
         self
     }
-    /// `min.cleanable.dirty.ratio`. Default: 0.5.
+    /// `min.cleanable.dirty.ratio`. Default: 0.5. Kafka's range: 0 to 1.
     #[must_use]
     pub fn min_cleanable_dirty_ratio(mut self, r: f64) -> Self {
         self.min_cleanable_dirty_ratio = r;
         self
     }
-    /// `min.compaction.lag.ms`. Default: 0.
+    /// `min.compaction.lag.ms`. Default: 0. At most `i64::MAX` ms (Kafka's LONG).
     #[must_use]
     pub fn min_compaction_lag_ms(mut self, d: Duration) -> Self {
         self.min_compaction_lag_ms = d;
@@ -221,11 +251,28 @@ impl TopicConfig {
                 self.partitions
             )));
         }
+        // Kafka's LogConfig: min.cleanable.dirty.ratio between(0, 1); retention.ms,
+        // delete.retention.ms and min.compaction.lag.ms are LONG milliseconds.
         if !(0.0..=1.0).contains(&self.min_cleanable_dirty_ratio) {
             return Err(crate::Error::InvalidArgument(
                 "min_cleanable_dirty_ratio must be between 0 and 1".into(),
             ));
         }
+        if let Some(d) = self.retention_ms {
+            check_ms(d, LONG_MS, "retention_ms", "retention.ms")?;
+        }
+        check_ms(
+            self.delete_retention_ms,
+            LONG_MS,
+            "delete_retention_ms",
+            "delete.retention.ms",
+        )?;
+        check_ms(
+            self.min_compaction_lag_ms,
+            LONG_MS,
+            "min_compaction_lag_ms",
+            "min.compaction.lag.ms",
+        )?;
         self.log_config().validate()
     }
 }
@@ -276,7 +323,8 @@ impl ProducerConfig {
     }
     /// How long a send waits for other senders to share its batch (`linger.ms`).
     /// Default: 0 (Kafka 3.x's default is 5 ms over a network; in process, batching
-    /// already happens whenever senders overlap).
+    /// already happens whenever senders overlap). At most `i64::MAX` ms (Kafka's LONG):
+    /// a longer one makes every send fail with [`Error::InvalidArgument`].
     #[must_use]
     pub fn linger(mut self, d: Duration) -> Self {
         self.linger = d;
@@ -284,7 +332,8 @@ impl ProducerConfig {
     }
     /// Target batch size in bytes (`batch.size`): a lingering batch is written once it
     /// reaches this, and the sticky partitioner moves on after this many bytes.
-    /// Default: 16384.
+    /// Default: 16384. 0 disables batching, as in Kafka (`batch.size` atLeast(0)): each
+    /// record is written on its own.
     #[must_use]
     pub fn batch_size(mut self, bytes: usize) -> Self {
         self.batch_size = bytes.max(1);
@@ -295,6 +344,23 @@ impl ProducerConfig {
     pub fn partitioner(mut self, p: PartitionerKind) -> Self {
         self.partitioner = p;
         self
+    }
+
+    /// Checks the settings against the ranges of Kafka's `ProducerConfig`
+    /// (`linger.ms` LONG atLeast(0); `batch.size` atLeast(0), any `usize` here). Every
+    /// send runs this check, so calling it is only needed to fail earlier.
+    ///
+    /// ```
+    /// use brooklet::ProducerConfig;
+    /// use std::time::Duration;
+    /// assert!(ProducerConfig::new().linger(Duration::from_millis(5)).validate().is_ok());
+    /// assert!(ProducerConfig::new().linger(Duration::MAX).validate().is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the setting.
+    pub fn validate(&self) -> Result<()> {
+        check_ms(self.linger, LONG_MS, "linger", "linger.ms")
     }
 }
 
@@ -362,7 +428,9 @@ impl ConsumerConfig {
         Self::default()
     }
     /// The consumer group (`group.id`); needed for `subscribe` and for commits.
-    /// Default: none.
+    /// Default: none. An empty id is refused, as Kafka's `InvalidGroupIdException`:
+    /// every consumer call that uses the configuration fails with
+    /// [`Error::InvalidArgument`].
     #[must_use]
     pub fn group_id(mut self, id: impl Into<String>) -> Self {
         self.group_id = Some(id.into());
@@ -370,7 +438,9 @@ impl ConsumerConfig {
     }
     /// Static membership (`group.instance.id`, KIP-345): a consumer that comes back
     /// under the same id within `session_timeout` keeps its partitions without a
-    /// rebalance. Default: none (dynamic member).
+    /// rebalance. Default: none (dynamic member). Kafka's rules apply (non-empty, at
+    /// most 249 characters of `[a-zA-Z0-9._-]`); another id makes the consumer's calls
+    /// fail with [`Error::InvalidArgument`].
     #[must_use]
     pub fn group_instance_id(mut self, id: impl Into<String>) -> Self {
         self.group_instance_id = Some(id.into());
@@ -389,46 +459,57 @@ impl ConsumerConfig {
         self.enable_auto_commit = on;
         self
     }
-    /// `auto.commit.interval.ms`. Default: 5 s.
+    /// `auto.commit.interval.ms`. Default: 5 s. At most `i32::MAX` ms (Kafka's INT).
     #[must_use]
     pub fn auto_commit_interval(mut self, d: Duration) -> Self {
         self.auto_commit_interval = d;
         self
     }
-    /// `max.poll.records`. Default: 500.
+    /// `max.poll.records`. Default: 500. At least 1, as Kafka's atLeast(1): with 0 the
+    /// consumer's calls fail with [`Error::InvalidArgument`].
     #[must_use]
     pub fn max_poll_records(mut self, n: usize) -> Self {
-        self.max_poll_records = n.max(1);
+        self.max_poll_records = n;
         self
     }
     /// `max.poll.interval.ms`: a member that does not poll this often is removed from
-    /// its group. Default: 5 min.
+    /// its group. Default: 5 min. Kafka's range: 1 ms to `i32::MAX` ms (INT
+    /// atLeast(1)); others make the consumer's calls fail with [`Error::InvalidArgument`].
     #[must_use]
     pub fn max_poll_interval(mut self, d: Duration) -> Self {
         self.max_poll_interval = d;
         self
     }
     /// `session.timeout.ms`: how long a closed static member keeps its partitions.
-    /// Default: 45 s.
+    /// Default: 45 s. At most `i32::MAX` ms (Kafka's INT). Kafka's broker also bounds it
+    /// by `group.min.session.timeout.ms` (6 s) and `group.max.session.timeout.ms`
+    /// (30 min); brooklet does not, because in process there is no network to outwait
+    /// and tests use short timeouts.
     #[must_use]
     pub fn session_timeout(mut self, d: Duration) -> Self {
         self.session_timeout = d;
         self
     }
-    /// `max.partition.fetch.bytes`. Default: 1 MiB.
+    /// `max.partition.fetch.bytes`. Default: 1 MiB. A soft limit, as in Kafka: the
+    /// first batch of a partition is returned even when larger, so 0 (which Kafka
+    /// allows, atLeast(0)) means one batch per partition and poll.
     #[must_use]
     pub fn max_partition_fetch_bytes(mut self, n: usize) -> Self {
-        self.max_partition_fetch_bytes = n.max(1);
+        self.max_partition_fetch_bytes = n;
         self
     }
-    /// `fetch.max.bytes` per poll. Default: 50 MiB.
+    /// `fetch.max.bytes` per poll. Default: 50 MiB. A soft limit, as in Kafka: the
+    /// first batch is returned even when larger, so 0 (which Kafka allows, atLeast(0))
+    /// means one batch per poll.
     #[must_use]
     pub fn fetch_max_bytes(mut self, n: usize) -> Self {
-        self.fetch_max_bytes = n.max(1);
+        self.fetch_max_bytes = n;
         self
     }
     /// `partition.assignment.strategy`, in order of preference. Default: range, then
-    /// cooperative-sticky, as Kafka 3.x.
+    /// cooperative-sticky, as Kafka 3.x. An empty list makes `subscribe` fail with
+    /// [`Error::InvalidArgument`] (Kafka: "Must configure at least one partition
+    /// assigner"); manual assignment needs none.
     #[must_use]
     pub fn assignors(
         mut self,
@@ -437,4 +518,86 @@ impl ConsumerConfig {
         self.assignors = a;
         self
     }
+
+    /// Checks the settings against the ranges of Kafka's `ConsumerConfig`, naming the
+    /// first one out of range. `subscribe`, `subscribe_pattern`, `assign` and `poll`
+    /// run this check (the builder methods cannot fail), so calling it is only needed
+    /// to fail earlier. Kafka's validators followed: `group.id` not empty
+    /// (`InvalidGroupIdException`); `group.instance.id` `NonEmptyString` and
+    /// `JoinGroupRequest.validateGroupInstanceId`; `max.poll.records` atLeast(1);
+    /// `max.poll.interval.ms` INT atLeast(1); `session.timeout.ms` and
+    /// `auto.commit.interval.ms` INT; `fetch.max.bytes` and
+    /// `max.partition.fetch.bytes` atLeast(0), any `usize` here.
+    ///
+    /// ```
+    /// use brooklet::ConsumerConfig;
+    /// assert!(ConsumerConfig::new().group_id("g").validate().is_ok());
+    /// assert!(ConsumerConfig::new().max_poll_records(0).validate().is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the setting.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(g) = &self.group_id {
+            crate::group::validate_group_id(g)?;
+        }
+        if let Some(id) = &self.group_instance_id {
+            validate_group_instance_id(id)?;
+        }
+        if self.max_poll_records == 0 {
+            return Err(Error::InvalidArgument(
+                "max_poll_records is 0; Kafka's `max.poll.records` must be at least 1".into(),
+            ));
+        }
+        if self.max_poll_interval < Duration::from_millis(1) {
+            return Err(Error::InvalidArgument(format!(
+                "max_poll_interval of {:?} is shorter than the 1 ms Kafka's `max.poll.interval.ms` allows",
+                self.max_poll_interval
+            )));
+        }
+        check_ms(
+            self.max_poll_interval,
+            INT_MS,
+            "max_poll_interval",
+            "max.poll.interval.ms",
+        )?;
+        check_ms(
+            self.session_timeout,
+            INT_MS,
+            "session_timeout",
+            "session.timeout.ms",
+        )?;
+        check_ms(
+            self.auto_commit_interval,
+            INT_MS,
+            "auto_commit_interval",
+            "auto.commit.interval.ms",
+        )
+    }
+}
+
+/// Kafka's `JoinGroupRequest.validateGroupInstanceId`: the rules of topic names
+/// (1-249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`).
+fn validate_group_instance_id(id: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::InvalidArgument(format!(
+            "group_instance_id `{id}` {why}; Kafka's `group.instance.id` takes 1-249 characters of ASCII letters, digits, `.`, `_` and `-`"
+        )))
+    };
+    if id.is_empty() {
+        return bad("is empty");
+    }
+    if id.len() > 249 {
+        return bad("is longer than 249 characters");
+    }
+    if id == "." || id == ".." {
+        return bad("is `.` or `..`");
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return bad("has a character outside the allowed set");
+    }
+    Ok(())
 }

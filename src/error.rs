@@ -197,6 +197,13 @@ pub enum Error {
         /// Each topic of the sub-topology with its partition count.
         topics: Vec<(String, u32)>,
     },
+
+    /// The call is not valid in the handle's current state, whatever its arguments
+    /// (Kafka's `IllegalStateException`): `poll` on a consumer that is neither
+    /// subscribed nor assigned, or `assign` while subscribed. The message says which
+    /// call to make first.
+    #[error("illegal state: {0}")]
+    IllegalState(String),
 }
 
 impl Error {
@@ -316,6 +323,7 @@ impl Error {
                 sub_topology: *sub_topology,
                 topics: topics.clone(),
             },
+            IllegalState(m) => IllegalState(m.clone()),
         }
     }
 }

@@ -79,7 +79,8 @@ pub use config::{
     CleanupPolicy, ConsumerConfig, OffsetReset, PartitionerKind, ProducerConfig, TopicConfig,
 };
 pub use consumer::{
-    Consumer, ConsumerRecord, ConsumerRecords, OwnedConsumerRecord, RebalanceListener, WakeupHandle,
+    Consumer, ConsumerRecord, ConsumerRecords, OffsetAndTimestamp, OwnedConsumerRecord,
+    RebalanceListener, WakeupHandle,
 };
 pub use error::{Error, Result};
 pub use format::{Header, HeaderRef, TimestampType};

@@ -68,6 +68,17 @@ impl Producer {
     ) -> Result<(Arc<crate::broker::Topic>, u32, i64, usize)> {
         let broker = &self.inner.broker;
         broker.check_open()?;
+        self.inner.config.validate()?;
+        if let Some(ts) = record.timestamp
+            && ts < 0
+        {
+            // Kafka's ProducerRecord: "Invalid timestamp: ... Timestamp should always be
+            // non-negative or null." (-1 is the record format's "no timestamp").
+            return Err(Error::InvalidArgument(format!(
+                "invalid timestamp {ts} on a record for topic `{}`: timestamps must be non-negative (ms since the epoch), or left unset for the time of send",
+                record.topic
+            )));
+        }
         let topic = match &cache.topic {
             Some(t) if *t.name == *record.topic => Arc::clone(t),
             _ => {
@@ -125,6 +136,9 @@ impl Producer {
     /// [`Error::UnknownTopic`] (unless the broker auto-creates topics),
     /// [`Error::UnknownPartition`] for an explicit or partitioner-chosen partition out
     /// of range, [`Error::RecordTooLarge`] beyond the topic's `max_message_bytes`,
+    /// [`Error::InvalidArgument`] for a negative timestamp (as Kafka's
+    /// `ProducerRecord`), a keyless record on a compacted topic, or a
+    /// [`ProducerConfig`] out of Kafka's ranges (see [`ProducerConfig::validate`]),
     /// [`Error::Poisoned`] after a failed flush of the partition, [`Error::Closed`] after
     /// the broker was closed, [`Error::Io`] when a segment cannot be created (disk full).
     pub fn send(&self, record: ProducerRecord) -> Result<RecordMetadata> {

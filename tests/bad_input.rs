@@ -145,11 +145,118 @@ fn bad_topic_names_are_refused_by_every_entry_point() {
     let e = err(b.delete_topic("__consumer_offsets"));
     assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
     names(&e, &["__consumer_offsets"]);
-    // Patterns.
-    for p in ["(", "[a-", "a)", "*"] {
+    // Patterns: invalid regular expressions, and Java-only constructs (look-ahead,
+    // back-references) that would otherwise match differently.
+    for p in [
+        "(",
+        "[a-",
+        "a)",
+        "*",
+        "a{2,1}",
+        "(?=x)",
+        r"(a)\1",
+        r"\p{Nope}",
+    ] {
         let e = err(c.subscribe_pattern(p));
         assert!(matches!(e, Error::InvalidArgument(_)), "{p}: {e}");
+        names(&e, &[p, "regular expression"]);
     }
+}
+
+/// Kafka refuses a topic whose name equals an existing one once `.` is read as `_`
+/// (`InvalidTopicException: Topic 'x_y' collides with existing topics: x.y`): the two
+/// would share metric names. Found as a bug: brooklet created both.
+#[test]
+fn colliding_topic_names_are_refused() {
+    let (_d, b) = open();
+    b.create_topic("x.y", TopicConfig::new(1)).unwrap();
+    b.create_topic("a_b.c", TopicConfig::new(1)).unwrap();
+    for (name, existing) in [("x_y", "x.y"), ("a.b_c", "a_b.c"), ("a_b_c", "a_b.c")] {
+        let e = err(b.create_topic(name, TopicConfig::new(1)));
+        assert!(
+            matches!(&e, Error::InvalidTopicName { name: n, .. } if n == name),
+            "{name}: {e}"
+        );
+        names(
+            &e,
+            &[&format!("`{name}`"), "collides", &format!("`{existing}`")],
+        );
+    }
+    // The exact name is still TopicExists; names that differ otherwise are fine.
+    let e = err(b.create_topic("x.y", TopicConfig::new(1)));
+    assert!(matches!(e, Error::TopicExists { .. }), "{e}");
+    b.create_topic("x-y", TopicConfig::new(1)).unwrap();
+    b.create_topic("xy", TopicConfig::new(1)).unwrap();
+    // Auto-creation too.
+    let dir = tempfile::tempdir().unwrap();
+    let auto = Broker::builder(dir.path())
+        .auto_create_topics(true)
+        .open()
+        .unwrap();
+    auto.producer()
+        .send(ProducerRecord::new("m.n").value("v"))
+        .unwrap();
+    let e = err(auto.producer().send(ProducerRecord::new("m_n").value("v")));
+    assert!(matches!(e, Error::InvalidTopicName { .. }), "{e}");
+    assert_eq!(auto.list_topics(), vec!["m.n"]);
+    // After a deletion the name is free again.
+    b.delete_topic("x.y").unwrap();
+    b.create_topic("x_y", TopicConfig::new(1)).unwrap();
+    let mut all = b.list_topics();
+    all.sort();
+    assert_eq!(all, vec!["a_b.c", "x-y", "x_y", "xy"]);
+}
+
+/// Kafka's 249-character limit is too long for brooklet's file names: a partition
+/// directory marked for deletion is `<name>-<partition>.<32 hex digits>-delete`, and
+/// every name must fit the file system's 255 bytes. The longest name brooklet accepts
+/// is 255 - 51 = 204 characters, refused above that with `InvalidTopicName` at create
+/// time. Found as a bug: a 249-character name failed with `Io` "File name too long"
+/// (the metadata's `<name>.topic.tmp`).
+#[test]
+fn topic_names_too_long_for_the_file_system_are_invalid_topic_names() {
+    const LIMIT: usize = 204;
+    let (d, b) = open();
+    for len in [249, 230, LIMIT + 1] {
+        let name = "n".repeat(len);
+        let e = err(b.create_topic(&name, TopicConfig::new(1)));
+        assert!(
+            matches!(&e, Error::InvalidTopicName { name: n, .. } if *n == name),
+            "{len}: {e}"
+        );
+        names(&e, &[&len.to_string(), &LIMIT.to_string(), "255"]);
+    }
+    assert!(b.list_topics().is_empty());
+    // A name of exactly the limit works everywhere, and its longest file name fits.
+    let name = "n".repeat(LIMIT);
+    b.create_topic(&name, TopicConfig::new(2)).unwrap();
+    b.create_partitions(&name, 3).unwrap();
+    b.producer()
+        .send(ProducerRecord::new(&name).partition(2).value("v"))
+        .unwrap();
+    let marked = format!(
+        "{name}-{}.{}-delete",
+        u32::MAX,
+        "0123456789abcdef".repeat(2)
+    );
+    assert_eq!(marked.len(), 255);
+    std::fs::create_dir(d.path().join(&marked)).unwrap();
+    std::fs::remove_dir(d.path().join(&marked)).unwrap();
+    b.close().unwrap();
+    drop(b);
+    let b = Broker::open(d.path()).unwrap();
+    assert_eq!(b.partition_count(&name).unwrap(), 3);
+    b.delete_topic(&name).unwrap();
+    // Auto-creation applies the limit too.
+    let dir = tempfile::tempdir().unwrap();
+    let auto = Broker::builder(dir.path())
+        .auto_create_topics(true)
+        .open()
+        .unwrap();
+    let e = err(auto
+        .producer()
+        .send(ProducerRecord::new("a".repeat(249)).value("v")));
+    assert!(matches!(e, Error::InvalidTopicName { .. }), "{e}");
 }
 
 #[test]
@@ -180,6 +287,25 @@ fn bad_configs_are_refused_naming_the_setting() {
         (
             TopicConfig::new(1).min_cleanable_dirty_ratio(f64::NAN),
             "min_cleanable_dirty_ratio",
+        ),
+        // Kafka's time configs are LONG milliseconds: a longer duration cannot be stored
+        // (the topic file would not reopen) nor compared with a clock without wrapping.
+        (TopicConfig::new(1).segment_ms(Duration::MAX), "segment_ms"),
+        (
+            TopicConfig::new(1).retention_ms(Some(Duration::MAX)),
+            "retention_ms",
+        ),
+        (
+            TopicConfig::new(1).delete_retention_ms(Duration::MAX),
+            "delete_retention_ms",
+        ),
+        (
+            TopicConfig::new(1).min_compaction_lag_ms(Duration::MAX),
+            "min_compaction_lag_ms",
+        ),
+        (
+            TopicConfig::new(1).flush(FlushPolicy::Interval(Duration::MAX)),
+            "flush interval",
         ),
     ];
     for (cfg, setting) in cases {
@@ -290,7 +416,9 @@ fn extreme_timestamps_and_empty_fields_round_trip() {
     let (_d, b) = open();
     b.create_topic("t", TopicConfig::new(1)).unwrap();
     let p = b.producer();
-    let ts = [i64::MIN, i64::MAX, -1, 0, i64::MIN + 1, 1];
+    // Negative timestamps are refused at send (see
+    // `negative_record_timestamps_are_refused_at_send`).
+    let ts = [i64::MAX, 0, i64::MAX - 1, 1];
     let recs: Vec<ProducerRecord> = ts
         .iter()
         .map(|&t| {
@@ -301,20 +429,201 @@ fn extreme_timestamps_and_empty_fields_round_trip() {
                 .timestamp(t)
         })
         .collect();
-    // Either refused with a typed error or stored exactly; never a panic.
-    match p.send_batch(recs) {
-        Err(e) => assert!(matches!(e, Error::InvalidArgument(_)), "{e}"),
-        Ok(meta) => {
-            assert_eq!(meta.len(), ts.len());
-            let f = b.partition_log("t", 0).unwrap().read(0, 1 << 20).unwrap();
-            let got: Vec<i64> = f.records().map(|r| r.unwrap().timestamp()).collect();
-            assert_eq!(got, ts);
-        }
-    }
+    let meta = p.send_batch(recs).unwrap();
+    assert_eq!(meta.len(), ts.len());
+    let f = b.partition_log("t", 0).unwrap().read(0, 1 << 20).unwrap();
+    let got: Vec<i64> = f.records().map(|r| r.unwrap().timestamp()).collect();
+    assert_eq!(got, ts);
     let log = b.partition_log("t", 0).unwrap();
     for t in [i64::MIN, i64::MAX, 0] {
         log.offset_for_timestamp(t).unwrap();
     }
+}
+
+/// Kafka's `ProducerRecord` refuses a negative timestamp ("Invalid timestamp: -5.
+/// Timestamp should always be non-negative or null."), -1 included: -1 is the record
+/// format's "no timestamp", which a producer never sends. brooklet refuses it at send,
+/// writing nothing of the batch.
+#[test]
+fn negative_record_timestamps_are_refused_at_send() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    let p = b.producer();
+    for ts in [-1, -2, i64::MIN] {
+        let e = err(p.send(ProducerRecord::new("t").value("v").timestamp(ts)));
+        assert!(matches!(e, Error::InvalidArgument(_)), "{ts}: {e}");
+        names(&e, &["`t`", "timestamp", &ts.to_string(), "non-negative"]);
+        let batch = vec![
+            ProducerRecord::new("t").value("ok").timestamp(5),
+            ProducerRecord::new("t").value("bad").timestamp(ts),
+        ];
+        let e = err(p.send_batch(batch));
+        assert!(matches!(e, Error::InvalidArgument(_)), "{ts}: {e}");
+    }
+    assert_eq!(b.partition_log("t", 0).unwrap().log_end_offset(), 0);
+    // Zero and the producer's clock are fine.
+    p.send(ProducerRecord::new("t").value("v").timestamp(0))
+        .unwrap();
+    p.send(ProducerRecord::new("t").value("v")).unwrap();
+}
+
+/// Out-of-range client settings are refused as Kafka's `ConfigDef` validators refuse
+/// them, naming the setting, at the first call that uses the configuration (the
+/// builders cannot fail): `max.poll.records` atLeast(1), `max.poll.interval.ms`
+/// atLeast(1), INT milliseconds at most `i32::MAX`, LONG ones at most `i64::MAX`,
+/// `group.instance.id` non-empty and a valid id, `partition.assignment.strategy` not
+/// empty. Found as bugs: `max_poll_records(0)` was silently 1, `linger(Duration::MAX)`
+/// panicked in `send`, `max_poll_interval(Duration::MAX)` could never expire.
+#[test]
+fn out_of_range_client_configs_are_refused_naming_the_setting() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    produce(&b, "t", 0, 3);
+    let base = || {
+        ConsumerConfig::new()
+            .group_id("g")
+            .auto_offset_reset(OffsetReset::Earliest)
+    };
+    let cases: Vec<(ConsumerConfig, &str)> = vec![
+        (base().max_poll_records(0), "max_poll_records"),
+        (
+            base().max_poll_interval(Duration::ZERO),
+            "max_poll_interval",
+        ),
+        (
+            base().max_poll_interval(Duration::from_micros(999)),
+            "max_poll_interval",
+        ),
+        (base().max_poll_interval(Duration::MAX), "max_poll_interval"),
+        (
+            base().max_poll_interval(Duration::from_millis(i32::MAX as u64 + 1)),
+            "max_poll_interval",
+        ),
+        (base().session_timeout(Duration::MAX), "session_timeout"),
+        (
+            base().auto_commit_interval(Duration::MAX),
+            "auto_commit_interval",
+        ),
+        (base().group_instance_id(""), "group_instance_id"),
+        (base().group_instance_id("a b"), "group_instance_id"),
+        (
+            base().group_instance_id("i".repeat(250)),
+            "group_instance_id",
+        ),
+    ];
+    for (cfg, setting) in cases {
+        let mut c = b.consumer(cfg.clone());
+        for e in [
+            err(c.subscribe(&["t"])),
+            err(c.subscribe_pattern("t")),
+            err(c.assign(&[tp("t", 0)])),
+            err(c.poll(Duration::ZERO)),
+        ] {
+            assert!(matches!(e, Error::InvalidArgument(_)), "{setting}: {e}");
+            names(&e, &[setting]);
+        }
+        assert!(c.assignment().is_empty());
+    }
+    // Group management needs an assignor; manual assignment does not (as in Kafka).
+    let mut c = b.consumer(base().assignors(Vec::new()));
+    let e = err(c.subscribe(&["t"]));
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    names(&e, &["assignors"]);
+    c.assign(&[tp("t", 0)]).unwrap();
+    assert_eq!(c.poll(Duration::ZERO).unwrap().count(), 3);
+    // Limits Kafka accepts at zero keep Kafka's meaning: fetch.max.bytes and
+    // max.partition.fetch.bytes are soft, the first batch is returned to make progress.
+    for cfg in [
+        base().fetch_max_bytes(0),
+        base().max_partition_fetch_bytes(0),
+        base().auto_commit_interval(Duration::ZERO),
+        base().session_timeout(Duration::ZERO),
+    ] {
+        let mut c = b.consumer(cfg.clone());
+        c.assign(&[tp("t", 0)]).unwrap();
+        let mut n = 0;
+        for _ in 0..3 {
+            let got = c.poll(Duration::ZERO).unwrap().count();
+            assert!(got >= 1, "{cfg:?}: a poll returned nothing");
+            n += got;
+            if n == 3 {
+                break;
+            }
+        }
+        assert_eq!(n, 3, "{cfg:?}");
+    }
+    // The producer: linger.ms is a LONG of milliseconds; batch.size 0 (Kafka's "no
+    // batching") is allowed.
+    let p = b.producer_with(brooklet::ProducerConfig::new().linger(Duration::MAX));
+    let e = err(p.send(ProducerRecord::new("t").value("v")));
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    names(&e, &["linger"]);
+    let e = err(p.send_batch(vec![ProducerRecord::new("t").value("v")]));
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    let p = b.producer_with(brooklet::ProducerConfig::new().batch_size(0));
+    p.send(ProducerRecord::new("t").value("v")).unwrap();
+    assert_eq!(b.partition_log("t", 0).unwrap().log_end_offset(), 4);
+}
+
+/// A poll may wait "forever": `poll(Duration::MAX)` must block until records, a
+/// wakeup or a group change, not overflow the clock. Found as a bug: it panicked.
+#[test]
+fn poll_with_the_longest_timeout_waits_instead_of_panicking() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    let mut c = consumer(&b, None);
+    c.assign(&[tp("t", 0)]).unwrap();
+    let h = c.wakeup_handle();
+    let waker = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        h.wakeup();
+    });
+    let e = within("poll(Duration::MAX)", move || {
+        c.poll(Duration::MAX).map(|r| r.count())
+    });
+    assert!(matches!(e, Err(Error::Wakeup)), "{e:?}");
+    waker.join().unwrap();
+}
+
+/// Kafka refuses an empty `group.id` (`InvalidGroupIdException`: "The configured
+/// group.id should not be an empty string or whitespace."), and its group coordinator
+/// answers `INVALID_GROUP_ID` to every group call naming the empty group. Found as a
+/// bug: brooklet created, joined and committed for the group `""`.
+#[test]
+fn an_empty_group_id_is_refused_by_every_group_call() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    let empty = |what: &str, e: Error| {
+        assert!(matches!(e, Error::InvalidArgument(_)), "{what}: {e}");
+        names(&e, &["group_id", "empty"]);
+    };
+    let mut c = b.consumer(ConsumerConfig::new().group_id(""));
+    empty("subscribe", err(c.subscribe(&["t"])));
+    empty("subscribe_pattern", err(c.subscribe_pattern("t")));
+    empty("assign", err(c.assign(&[tp("t", 0)])));
+    empty("poll", err(c.poll(Duration::ZERO)));
+    empty("commit_sync", err(c.commit_sync()));
+    let e = err(c.commit_sync_offsets(&[(tp("t", 0), OffsetAndMetadata::new(1))]));
+    empty("commit_sync_offsets", e);
+    empty("committed", err(c.committed(&[tp("t", 0)])));
+    let (tx, rx) = std::sync::mpsc::channel();
+    c.commit_async(move |r| {
+        let _ = tx.send(r);
+    });
+    let _ = c.commit_sync();
+    let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    empty("commit_async", r.unwrap_err());
+    empty("describe_group", err(b.describe_group("")));
+    empty("list_group_offsets", err(b.list_group_offsets("")));
+    let e = err(b.reset_group_offsets("", &[tp("t", 0)], OffsetSpec::Earliest));
+    empty("reset_group_offsets", e);
+    empty(
+        "commit_group_offsets",
+        err(b.commit_group_offsets("", &[(tp("t", 0), 0)])),
+    );
+    empty("delete_group", err(b.delete_group("")));
+    drop(c);
+    assert!(b.list_groups().is_empty(), "{:?}", b.list_groups());
 }
 
 // ---------------------------------------------------------------------------------
@@ -625,6 +934,119 @@ fn closed_broker_under_every_handle() {
     closed(e);
     let e = err(assigned.commit_sync());
     closed(e);
+}
+
+/// Every `Consumer` call after `close` fails with `Closed`, as Kafka's closed consumer
+/// throws `IllegalStateException("This consumer has already been closed.")` from every
+/// method. Found as a bug: `seek` and friends said the partition was not assigned
+/// (`InvalidArgument`), and the offset look-ups answered as if the consumer were open.
+#[test]
+fn every_consumer_call_after_close_is_closed() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(2)).unwrap();
+    produce(&b, "t", 0, 3);
+    let mut c = consumer(&b, Some("g"));
+    c.assign(&[tp("t", 0)]).unwrap();
+    c.poll(Duration::from_millis(10)).unwrap();
+    c.close().unwrap();
+    let t0 = tp("t", 0);
+    let one = std::slice::from_ref(&t0);
+    let closed = |what: &str, e: Error| assert!(matches!(e, Error::Closed), "{what}: {e}");
+    closed("seek", err(c.seek(&t0, 1)));
+    closed("seek_to_beginning", err(c.seek_to_beginning(one)));
+    closed("seek_to_beginning(all)", err(c.seek_to_beginning(&[])));
+    closed("seek_to_end", err(c.seek_to_end(one)));
+    closed("position", err(c.position(&t0)));
+    closed("pause", err(c.pause(one)));
+    closed("resume", err(c.resume(one)));
+    closed("committed", err(c.committed(one)));
+    closed(
+        "offsets_for_times",
+        err(c.offsets_for_times(&[(t0.clone(), 0)])),
+    );
+    closed("beginning_offsets", err(c.beginning_offsets(one)));
+    closed("end_offsets", err(c.end_offsets(one)));
+    closed("subscribe", err(c.subscribe(&["t"])));
+    closed("subscribe_pattern", err(c.subscribe_pattern("t")));
+    closed("assign", err(c.assign(one)));
+    closed("unsubscribe", err(c.unsubscribe()));
+    closed("poll", err(c.poll(Duration::ZERO)));
+    closed("commit_sync", err(c.commit_sync()));
+    let e = err(c.commit_sync_offsets(&[(t0.clone(), OffsetAndMetadata::new(1))]));
+    closed("commit_sync_offsets", e);
+    // The read-only views have nothing to report; closing again is a no-op.
+    assert!(c.assignment().is_empty() && c.paused().is_empty());
+    assert!(c.subscription().is_empty() && c.subscription_pattern().is_none());
+    assert_eq!(c.lag(&t0), None);
+    assert!(c.group_metadata().is_none());
+    c.close().unwrap();
+}
+
+/// Kafka's `poll` without a subscription or an assignment throws
+/// `IllegalStateException("Consumer is not subscribed to any topics or assigned any
+/// partitions")`, and mixing `subscribe` with `assign` throws `IllegalStateException`
+/// too. Found as a bug: such a poll returned nothing, forever, without a word.
+#[test]
+fn poll_without_subscription_or_assignment_is_illegal_state() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    let not_subscribed = |e: Error| {
+        assert!(matches!(e, Error::IllegalState(_)), "{e}");
+        names(&e, &["not subscribed", "assigned"]);
+    };
+    let mut solo = consumer(&b, None);
+    not_subscribed(err(solo.poll(Duration::ZERO)));
+    let mut member = consumer(&b, Some("g"));
+    not_subscribed(err(member.poll(Duration::from_millis(10))));
+    // assign(&[]) is unsubscribe, in Kafka and here.
+    solo.assign(&[tp("t", 0)]).unwrap();
+    solo.poll(Duration::ZERO).unwrap();
+    solo.assign(&[]).unwrap();
+    not_subscribed(err(solo.poll(Duration::ZERO)));
+    member.subscribe(&["t"]).unwrap();
+    member.poll(Duration::from_millis(10)).unwrap();
+    member.unsubscribe().unwrap();
+    not_subscribed(err(member.poll(Duration::ZERO)));
+    // A pattern that matches nothing yet is a subscription: poll waits for topics.
+    member.subscribe_pattern("nothing-yet-.*").unwrap();
+    assert!(member.poll(Duration::from_millis(10)).unwrap().is_empty());
+    // Subscribing and assigning exclude each other.
+    let e = err(member.assign(&[tp("t", 0)]));
+    assert!(matches!(e, Error::IllegalState(_)), "{e}");
+    names(&e, &["unsubscribe"]);
+    let mut assigned = consumer(&b, Some("h"));
+    assigned.assign(&[tp("t", 0)]).unwrap();
+    for e in [
+        err(assigned.subscribe(&["t"])),
+        err(assigned.subscribe_pattern("t")),
+    ] {
+        assert!(matches!(e, Error::IllegalState(_)), "{e}");
+        names(&e, &["unsubscribe"]);
+    }
+}
+
+/// Kafka's `offsetsForTimes` refuses a negative target time
+/// (`IllegalArgumentException: The target time for partition ... cannot be negative`):
+/// the ListOffsets sentinels -1 (latest) and -2 (earliest) are `end_offsets` and
+/// `beginning_offsets`, so that a returned timestamp is always a record's. Found as a
+/// bug: -1 and -2 were searched as times, answering offset 0 with a record's timestamp.
+#[test]
+fn offsets_for_times_refuses_negative_targets() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    produce(&b, "t", 0, 3);
+    let c = consumer(&b, None);
+    for ts in [-1, -2, -3, i64::MIN] {
+        let e = err(c.offsets_for_times(&[(tp("t", 0), 0), (tp("t", 0), ts)]));
+        assert!(matches!(e, Error::InvalidArgument(_)), "{ts}: {e}");
+        names(&e, &["t-0", &ts.to_string(), "negative"]);
+    }
+    let got = c.offsets_for_times(&[(tp("t", 0), 0)]).unwrap();
+    let hit = got[&tp("t", 0)].expect("every record is at or after time 0");
+    assert_eq!(hit.offset, 0);
+    assert!(hit.timestamp >= 0);
+    let got = c.offsets_for_times(&[(tp("t", 0), i64::MAX)]).unwrap();
+    assert_eq!(got[&tp("t", 0)], None, "no record at or after i64::MAX");
 }
 
 /// Kafka's `commitAsync` on a closed consumer fails at once. Found as a bug: brooklet

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use brooklet::{
-    Broker, ConsumerConfig, Error, GroupState, OffsetAndMetadata, OffsetReset, OffsetSpec,
-    ProducerRecord, TopicConfig, TopicPartition,
+    Broker, ConsumerConfig, Error, GroupState, OffsetAndMetadata, OffsetAndTimestamp, OffsetReset,
+    OffsetSpec, ProducerRecord, TopicConfig, TopicPartition,
 };
 
 fn setup() -> (tempfile::TempDir, Broker) {
@@ -94,8 +94,10 @@ fn offsets_for_times_uses_record_timestamps() {
     let m = c
         .offsets_for_times(&[(tp(0), 1050), (tp(1), 1051)])
         .unwrap();
-    assert_eq!(m[&tp(0)], Some((25, 1050)));
-    assert_eq!(m[&tp(1)], Some((25, 1051)));
+    let at = |offset, timestamp| Some(OffsetAndTimestamp { offset, timestamp });
+    assert_eq!(m[&tp(0)], at(25, 1050));
+    assert_eq!(m[&tp(1)], at(25, 1051));
+    assert_eq!(m[&tp(1)].unwrap().offset, 25);
 }
 
 #[test]
@@ -287,4 +289,66 @@ fn group_admin_lists_describes_resets_and_deletes() {
         b.describe_group("adm"),
         Err(Error::InvalidArgument(_))
     ));
+}
+
+/// Kafka matches a subscription pattern with `java.util.regex` and a full match
+/// (`Pattern.matcher(topic).matches()`), so `\d{4}`, anchors, classes and inline flags
+/// work, and a pattern never matches part of a name. Internal topics never match, as
+/// with Kafka's default `exclude.internal.topics=true`.
+#[test]
+fn pattern_subscription_is_a_java_full_match() {
+    let (_d, b) = setup();
+    for t in [
+        "logs-2024",
+        "logs-20245",
+        "logs-abcd",
+        "xlogs-2024",
+        "metrics.eu",
+    ] {
+        b.create_topic(t, TopicConfig::new(1)).unwrap();
+    }
+    // __consumer_offsets exists once a group commits.
+    let mut c = b.consumer(ConsumerConfig::new().group_id("committer"));
+    c.assign(&[tp(0)]).unwrap();
+    c.commit_sync_offsets(&[(tp(0), OffsetAndMetadata::new(1))])
+        .unwrap();
+    drop(c);
+    assert!(b.partition_count("__consumer_offsets").unwrap() > 0);
+    let cases: &[(&str, &[&str])] = &[
+        (r"logs-\d{4}", &["logs-2024"]),
+        ("^logs-.*$", &["logs-2024", "logs-20245", "logs-abcd"]),
+        ("logs-[0-9]+", &["logs-2024", "logs-20245"]),
+        ("logs", &[]),
+        ("2024", &[]),
+        (r"metrics\.eu|t", &["metrics.eu", "t"]),
+        ("(?i)LOGS-ABCD", &["logs-abcd"]),
+        (r"[^_].*-\d+", &["logs-2024", "logs-20245", "xlogs-2024"]),
+        (
+            ".*",
+            &[
+                "logs-2024",
+                "logs-20245",
+                "logs-abcd",
+                "metrics.eu",
+                "t",
+                "xlogs-2024",
+            ],
+        ),
+        ("__.*", &[]),
+        ("__consumer_offsets", &[]),
+    ];
+    for (pattern, want) in cases {
+        let mut c = b.consumer(ConsumerConfig::new().group_id("p"));
+        c.subscribe_pattern(pattern).unwrap();
+        assert_eq!(c.subscription(), *want, "pattern `{pattern}`");
+        assert_eq!(c.subscription_pattern(), Some(*pattern));
+        c.poll(Duration::from_millis(10)).unwrap();
+        assert!(
+            c.assignment()
+                .iter()
+                .all(|tp| !tp.topic().starts_with("__")),
+            "pattern `{pattern}` assigned an internal topic: {:?}",
+            c.assignment()
+        );
+    }
 }

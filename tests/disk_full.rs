@@ -464,7 +464,10 @@ fn a_full_disk_does_not_block_opening() {
                 }
                 Err(e) => break e,
             }
-            assert!(acked < n + 100, "{flush:?}: 100 records written to a full disk");
+            assert!(
+                acked < n + 100,
+                "{flush:?}: 100 records written to a full disk"
+            );
         };
         assert_disk_full(&err, &data);
         assert_log_is(&b.partition_log("t", 0).unwrap(), acked);

@@ -4,7 +4,9 @@
 //! broker is reopened (so the offset store replays them) and driven through the group
 //! API (`list_groups`, `describe_group`, `list_group_offsets`, `Consumer::committed`,
 //! `commit_group_offsets`, `Consumer::commit_sync_offsets`, `reset_group_offsets`,
-//! `delete_group`, close and reopen), every answer compared with a model. A plain
+//! `delete_group`, close and reopen), every answer compared with a model. Records of the
+//! empty group id replay, but every call naming it is refused, as Kafka's
+//! `INVALID_GROUP_ID`. A plain
 //! function so that `tests/fuzz_corpus.rs` replays the corpus on stable Rust.
 //!
 //! The model replays the records as `src/group/offsets.rs` documents: partitions in
@@ -699,6 +701,33 @@ fn same(got: &OffsetAndMetadata, want: &Val, what: &str) {
     }
 }
 
+/// Kafka refuses an empty group id (INVALID_GROUP_ID) even where records hold offsets
+/// for it: every group call that names it says so, whatever the store holds.
+fn empty_group_is_refused(b: &Broker) {
+    let t0 = TopicPartition::new("t", 0);
+    let mut c = b.consumer(ConsumerConfig::new().group_id(""));
+    let results = [
+        ("list_group_offsets", b.list_group_offsets("").map(|_| ())),
+        ("describe_group", b.describe_group("").map(|_| ())),
+        (
+            "committed",
+            c.committed(std::slice::from_ref(&t0)).map(|_| ()),
+        ),
+        (
+            "commit_group_offsets",
+            b.commit_group_offsets("", &[(t0, 0)]),
+        ),
+        ("delete_group", b.delete_group("")),
+    ];
+    for (what, r) in results {
+        assert!(
+            matches!(&r, Err(Error::InvalidArgument(m)) if m.contains("group_id is empty")),
+            "{what}(\"\"): {r:?}"
+        );
+    }
+    c.close().unwrap();
+}
+
 /// Every group call agrees with the model.
 fn check(b: &Broker, m: &mut Model) {
     let groups = m.groups();
@@ -706,6 +735,10 @@ fn check(b: &Broker, m: &mut Model) {
     let mut all: BTreeSet<String> = GROUPS.iter().map(|g| g.to_string()).collect();
     all.extend(groups);
     for g in &all {
+        if g.is_empty() {
+            empty_group_is_refused(b);
+            continue;
+        }
         let offsets = m.group_offsets(g);
         // list_group_offsets: sorted by partition, with the lag (saturated).
         let r = b.list_group_offsets(g);

@@ -165,6 +165,43 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     io::sync_path(dir).map_err(|e| Error::io(dir, e))
 }
 
+/// The longest file name most file systems hold (`NAME_MAX`: ext4, XFS, btrfs, tmpfs).
+pub(crate) const NAME_MAX: usize = 255;
+
+/// The longest topic name brooklet can store: every file and directory named after a
+/// topic must fit [`NAME_MAX`]. The longest is a partition directory marked for
+/// deletion, `<name>-<partition>.<uuid>-delete` as Kafka names it, with up to 10
+/// partition digits (`u32::MAX`) and 32 hex digits: the name plus 51 bytes. The
+/// others are shorter: `<name>-<partition>` and `topics/<name>.topic.tmp` (the name
+/// plus 10).
+pub(crate) const MAX_STORED_NAME_LEN: usize =
+    NAME_MAX - ("-".len() + 10 + ".".len() + 32 + "-delete".len());
+
+/// The rule brooklet adds to Kafka's at creation: a name its files can hold. Kafka's
+/// own limit (249) is checked by [`validate_name`]; this one is lower.
+pub(crate) fn validate_stored_name(name: &str) -> Result<()> {
+    if name.len() > MAX_STORED_NAME_LEN {
+        return Err(Error::InvalidTopicName {
+            name: name.to_string(),
+            reason: format!(
+                "it is {} characters long, and brooklet stores topic names of at most {MAX_STORED_NAME_LEN} characters, so that every file it names after the topic fits the file system's {NAME_MAX}-byte limit (the longest is a partition directory marked for deletion, `<name>-<partition>.<32 hex digits>-delete`)",
+                name.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Kafka's `Topic.hasCollision`: two names collide when they are equal once `.` is read
+/// as `_` (the metric names Kafka derives from them would be equal).
+pub(crate) fn collides(a: &str, b: &str) -> bool {
+    a != b && a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| unify(x) == unify(y))
+}
+
+fn unify(b: u8) -> u8 {
+    if b == b'.' { b'_' } else { b }
+}
+
 /// Kafka's topic name rules: 1-249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
 pub(crate) fn validate_name(name: &str) -> Result<()> {
     let bad = |reason: &str| {
@@ -227,6 +264,18 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn collisions_are_kafkas() {
+        assert!(collides("x.y", "x_y"));
+        assert!(collides("a_b.c", "a.b_c"));
+        assert!(!collides("x.y", "x.y"));
+        assert!(!collides("x.y", "x-y"));
+        assert!(!collides("x.y", "x.yz"));
+        assert_eq!(MAX_STORED_NAME_LEN, 204);
+        validate_stored_name(&"x".repeat(204)).unwrap();
+        assert!(validate_stored_name(&"x".repeat(205)).is_err());
     }
 
     #[test]

@@ -364,14 +364,18 @@ impl Broker {
         Ok(())
     }
 
-    /// Creates a topic. Names follow Kafka's rules (`[a-zA-Z0-9._-]`, 1-249 characters,
-    /// not `.` or `..`); names starting with `__` are reserved for internal topics.
+    /// Creates a topic. Names follow Kafka's rules (`[a-zA-Z0-9._-]`, not `.` or `..`,
+    /// not equal to an existing topic's once `.` is read as `_`); names starting with
+    /// `__` are reserved for internal topics. Kafka allows 249 characters; brooklet
+    /// allows 204, so that every file it names after the topic fits the file system's
+    /// 255-byte limit.
     /// The topic is crash-safe: after a crash at any instant it exists whole or not at
     /// all.
     ///
     /// # Errors
-    /// [`Error::InvalidTopicName`], [`Error::TopicExists`], [`Error::InvalidArgument`]
-    /// for a bad config, [`Error::Io`], [`Error::Closed`].
+    /// [`Error::InvalidTopicName`] for a name that breaks these rules (the reason says
+    /// which, with the limit or the colliding topic), [`Error::TopicExists`],
+    /// [`Error::InvalidArgument`] for a bad config, [`Error::Io`], [`Error::Closed`].
     pub fn create_topic(&self, name: &str, config: TopicConfig) -> Result<()> {
         meta::validate_name(name)?;
         if name.starts_with(INTERNAL_PREFIX) {
@@ -386,12 +390,33 @@ impl Broker {
     /// Creates a topic without the internal-name rule (for internal topics).
     pub(crate) fn create_topic_unchecked(&self, name: &str, config: TopicConfig) -> Result<()> {
         self.check_open()?;
+        meta::validate_stored_name(name)?;
         config.validate()?;
         let _admin = self.inner.admin.lock();
-        if self.inner.topics.read().contains_key(name) {
-            return Err(Error::TopicExists {
-                topic: name.to_string(),
-            });
+        {
+            let topics = self.inner.topics.read();
+            if topics.contains_key(name) {
+                return Err(Error::TopicExists {
+                    topic: name.to_string(),
+                });
+            }
+            // Kafka's InvalidTopicException: "Topic 'x_y' collides with existing
+            // topics: x.y" (Topic.hasCollision).
+            let mut colliding: Vec<&str> = topics
+                .keys()
+                .map(String::as_str)
+                .filter(|t| meta::collides(t, name))
+                .collect();
+            if !colliding.is_empty() {
+                colliding.sort_unstable();
+                return Err(Error::InvalidTopicName {
+                    name: name.to_string(),
+                    reason: format!(
+                        "`{name}` collides with existing topic `{}`: names that differ only in `.` versus `_` are refused, as in Kafka (their metric names would be the same)",
+                        colliding.join("`, `")
+                    ),
+                });
+            }
         }
         // Leftovers of a deletion interrupted by a crash must not leak into the new
         // topic: remove them before the metadata makes the topic exist.
@@ -600,7 +625,9 @@ impl Broker {
         Producer::new(self.clone(), ProducerConfig::default())
     }
 
-    /// A producer with `config`.
+    /// A producer with `config`. This cannot fail: a configuration out of Kafka's
+    /// ranges (see [`ProducerConfig::validate`]) makes every send fail with
+    /// [`Error::InvalidArgument`] naming the setting.
     pub fn producer_with(&self, config: ProducerConfig) -> Producer {
         Producer::new(self.clone(), config)
     }

@@ -87,7 +87,10 @@ impl ConnectRecord {
         if let Some(v) = &self.value {
             r = r.value(v.clone());
         }
-        if let Some(ts) = self.timestamp {
+        // As Kafka Connect's ConnectUtils.checkAndConvertTimestamp: -1 is "no timestamp"
+        // (the producer stamps the send time); other negative ones are refused by the
+        // producer.
+        if let Some(ts) = self.timestamp.filter(|&ts| ts != -1) {
             r = r.timestamp(ts);
         }
         for h in &self.headers {

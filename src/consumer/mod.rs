@@ -1,5 +1,6 @@
 //! [`Consumer`]: reading topics alone (manual assignment) or as a group member.
 
+mod offset_and_timestamp;
 mod pattern;
 mod records;
 
@@ -18,6 +19,7 @@ use crate::group::offsets::OffsetAndMetadata;
 use crate::record::TopicPartition;
 use crate::storage::PartitionLog;
 
+pub use offset_and_timestamp::OffsetAndTimestamp;
 use pattern::Pattern;
 pub use records::{ConsumerRecord, ConsumerRecords, OwnedConsumerRecord};
 
@@ -113,6 +115,9 @@ pub struct Consumer {
     rotation: usize,
     /// An error met after records were already gathered, raised by the next poll.
     pending_error: Option<Error>,
+    /// Why `config` is unusable (ConsumerConfig::validate), raised by every call that
+    /// uses it: `Broker::consumer` cannot fail.
+    config_error: Option<Error>,
     closed: bool,
 }
 
@@ -128,11 +133,16 @@ impl std::fmt::Debug for Consumer {
 }
 
 impl Broker {
-    /// A consumer with `config`.
+    /// A consumer with `config`. This cannot fail: a configuration out of Kafka's
+    /// ranges (see [`ConsumerConfig::validate`]) makes the consumer's `subscribe`,
+    /// `subscribe_pattern`, `assign` and `poll` fail with [`Error::InvalidArgument`]
+    /// naming the setting.
     pub fn consumer(&self, config: ConsumerConfig) -> Consumer {
+        let config_error = config.validate().err();
         let group = config
             .group_id
             .as_ref()
+            .filter(|_| config_error.is_none())
             .map(|g| self.groups().get_or_create(g));
         Consumer {
             broker: self.clone(),
@@ -150,6 +160,7 @@ impl Broker {
             callbacks: Vec::new(),
             rotation: 0,
             pending_error: None,
+            config_error,
             closed: false,
         }
     }
@@ -161,16 +172,23 @@ fn partition_name(tp: &TopicPartition) -> String {
 
 impl Consumer {
     fn group_id(&self) -> Result<&str> {
-        self.config.group_id.as_deref().ok_or_else(|| {
+        let g = self.config.group_id.as_deref().ok_or_else(|| {
+            // Kafka: InvalidGroupIdException, "To use the group management or offset
+            // commit APIs, you must provide a valid group.id".
             Error::InvalidArgument(
                 "this needs a consumer group: set ConsumerConfig::group_id".into(),
             )
-        })
+        })?;
+        crate::group::validate_group_id(g)?;
+        Ok(g)
     }
 
     fn check_usable(&self) -> Result<()> {
         if self.closed {
             return Err(Error::Closed);
+        }
+        if let Some(e) = &self.config_error {
+            return Err(e.duplicate());
         }
         if self.in_callback {
             return Err(Error::InvalidArgument(
@@ -185,8 +203,9 @@ impl Consumer {
     /// Replaces an earlier subscription.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] without a `group_id`, after [`assign`](Self::assign),
-    /// or for an invalid topic name; [`Error::Closed`].
+    /// [`Error::InvalidArgument`] without a `group_id` or for an invalid topic name;
+    /// [`Error::IllegalState`] after [`assign`](Self::assign) (call
+    /// [`unsubscribe`](Self::unsubscribe) first, as Kafka requires); [`Error::Closed`].
     pub fn subscribe(&mut self, topics: &[&str]) -> Result<()> {
         self.check_usable()?;
         for t in topics {
@@ -198,13 +217,31 @@ impl Consumer {
         self.subscribe_topics(Subscription::Topics(list.clone()), list)
     }
 
-    /// Subscribes to every topic whose whole name matches `pattern` (a regular
-    /// expression subset: `.`, `*`, `+`, `?`, `[...]`, `(a|b)`, `\d`, `\w`), checked
-    /// again at every poll so new topics join the subscription, as Kafka's
-    /// `subscribe(Pattern)`. Internal topics never match.
+    /// Subscribes to every topic whose whole name matches the regular expression
+    /// `pattern`, checked again at every poll so new topics join the subscription, as
+    /// Kafka's `subscribe(Pattern)`. As in Kafka the whole name must match
+    /// (`Pattern.matcher(topic).matches()`): `logs-\d{4}` matches `logs-2024`, not
+    /// `logs-20245`, and `^`/`$` are allowed but not needed. The syntax is that of the
+    /// `regex-lite` crate, which agrees with Java's for everything topic patterns use;
+    /// Java-only look-around and back-references are refused. Internal topics
+    /// (`__consumer_offsets`, ...) never match, as with Kafka's default
+    /// `exclude.internal.topics=true`.
+    ///
+    /// ```
+    /// use brooklet::{Broker, ConsumerConfig, TopicConfig};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let broker = Broker::open(dir.path())?;
+    /// broker.create_topic("logs-2024", TopicConfig::new(1))?;
+    /// broker.create_topic("logs-2024-old", TopicConfig::new(1))?;
+    /// let mut consumer = broker.consumer(ConsumerConfig::new().group_id("audit"));
+    /// consumer.subscribe_pattern(r"logs-\d{4}")?;
+    /// assert_eq!(consumer.subscription(), vec!["logs-2024"]);
+    /// # Ok::<(), brooklet::Error>(())
+    /// ```
     ///
     /// # Errors
-    /// As [`subscribe`](Self::subscribe); [`Error::InvalidArgument`] for a bad pattern.
+    /// As [`subscribe`](Self::subscribe); [`Error::InvalidArgument`] for a pattern that
+    /// is not a valid regular expression, with the parser's message.
     pub fn subscribe_pattern(&mut self, pattern: &str) -> Result<()> {
         self.check_usable()?;
         let p = Pattern::new(pattern)?;
@@ -213,6 +250,8 @@ impl Consumer {
     }
 
     fn pattern_topics(&self, p: &Pattern) -> Vec<String> {
+        // `list_topics` leaves internal topics out: Kafka's consumers exclude them from
+        // pattern subscriptions by default (`exclude.internal.topics=true`).
         self.broker
             .list_topics()
             .into_iter()
@@ -222,8 +261,17 @@ impl Consumer {
 
     fn subscribe_topics(&mut self, sub: Subscription, topics: Vec<String>) -> Result<()> {
         self.group_id()?;
-        if matches!(self.subscription, Subscription::Manual) {
+        if self.config.assignors.is_empty() {
+            // Kafka: IllegalStateException from subscribe, "Must configure at least one
+            // partition assigner class name to partition.assignment.strategy".
             return Err(Error::InvalidArgument(
+                "subscribe needs at least one assignor: ConsumerConfig::assignors is empty".into(),
+            ));
+        }
+        if matches!(self.subscription, Subscription::Manual) {
+            // Kafka: IllegalStateException, "Subscription to topics, partitions and
+            // pattern are mutually exclusive".
+            return Err(Error::IllegalState(
                 "subscribe after assign: call unsubscribe first (Kafka forbids mixing them)".into(),
             ));
         }
@@ -255,15 +303,16 @@ impl Consumer {
     /// Positions of partitions kept from the previous assignment are kept.
     ///
     /// # Errors
-    /// [`Error::UnknownTopic`], [`Error::UnknownPartition`]; [`Error::InvalidArgument`]
-    /// while subscribed; [`Error::Closed`].
+    /// [`Error::UnknownTopic`], [`Error::UnknownPartition`]; [`Error::IllegalState`]
+    /// while subscribed (call [`unsubscribe`](Self::unsubscribe) first);
+    /// [`Error::Closed`].
     pub fn assign(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         self.check_usable()?;
         if matches!(
             self.subscription,
             Subscription::Topics(_) | Subscription::Pattern(_)
         ) {
-            return Err(Error::InvalidArgument(
+            return Err(Error::IllegalState(
                 "assign while subscribed: call unsubscribe first (Kafka forbids mixing them)"
                     .into(),
             ));
@@ -401,14 +450,23 @@ impl Consumer {
     /// [`Error::Wakeup`] after `wakeup()`; [`Error::NoOffset`] /
     /// [`Error::OffsetOutOfRange`] under `auto_offset_reset = none`;
     /// [`Error::Corrupt`] when a batch fails its checksum; [`Error::Closed`];
-    /// [`Error::InvalidArgument`] when called from a rebalance listener.
+    /// [`Error::InvalidArgument`] when called from a rebalance listener;
+    /// [`Error::IllegalState`] when the consumer is neither subscribed nor assigned any
+    /// partitions (Kafka throws `IllegalStateException` there too: such a poll could
+    /// only ever return nothing).
     pub fn poll(&mut self, timeout: Duration) -> Result<ConsumerRecords> {
         self.check_usable()?;
+        if matches!(self.subscription, Subscription::None) {
+            return Err(Error::IllegalState(
+                "consumer is not subscribed to any topics or assigned any partitions: call subscribe, subscribe_pattern or assign before poll".into(),
+            ));
+        }
         self.fire_callbacks();
         if let Some(e) = self.pending_error.take() {
             return Err(e);
         }
-        let deadline = Instant::now() + timeout;
+        // `None`: no clock reading is that far away; wait until woken.
+        let deadline = Instant::now().checked_add(timeout);
         loop {
             if self.wakeup.swap(false, Ordering::AcqRel) {
                 return Err(Error::Wakeup);
@@ -427,11 +485,16 @@ impl Consumer {
             if !records.is_empty() {
                 return Ok(records);
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(records);
+            match deadline {
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Ok(records);
+                    }
+                    self.parker.park_timeout(deadline - now);
+                }
+                None => self.parker.park(),
             }
-            self.parker.park_timeout(deadline - now);
         }
     }
 
@@ -785,11 +848,12 @@ impl Consumer {
     /// The group's committed offsets for `partitions` (`None` where nothing is committed).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] without a group; [`Error::Io`].
+    /// [`Error::InvalidArgument`] without a group; [`Error::Io`]; [`Error::Closed`].
     pub fn committed(
         &self,
         partitions: &[TopicPartition],
     ) -> Result<HashMap<TopicPartition, Option<OffsetAndMetadata>>> {
+        self.check_not_closed()?;
         let g = self.group_id()?;
         let store = self.broker.offset_store()?;
         Ok(partitions
@@ -802,8 +866,10 @@ impl Consumer {
     /// An offset outside the log is handled by `auto_offset_reset` at the next poll.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when `tp` is not assigned or `offset` is negative.
+    /// [`Error::InvalidArgument`] when `tp` is not assigned or `offset` is negative;
+    /// [`Error::Closed`].
     pub fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<()> {
+        self.check_not_closed()?;
         if offset < 0 {
             return Err(Error::InvalidArgument(format!(
                 "cannot seek {tp} to negative offset {offset}"
@@ -817,7 +883,7 @@ impl Consumer {
     /// Seeks to the log start of `partitions` (every assigned one when empty).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a partition not assigned.
+    /// [`Error::InvalidArgument`] for a partition not assigned; [`Error::Closed`].
     pub fn seek_to_beginning(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         self.seek_with(partitions, |log| log.log_start_offset())
     }
@@ -825,7 +891,7 @@ impl Consumer {
     /// Seeks to the log end of `partitions` (every assigned one when empty).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a partition not assigned.
+    /// [`Error::InvalidArgument`] for a partition not assigned; [`Error::Closed`].
     pub fn seek_to_end(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         self.seek_with(partitions, |log| log.log_end_offset())
     }
@@ -835,6 +901,7 @@ impl Consumer {
         partitions: &[TopicPartition],
         f: impl Fn(&PartitionLog) -> i64,
     ) -> Result<()> {
+        self.check_not_closed()?;
         let tps: Vec<TopicPartition> = if partitions.is_empty() {
             self.assigned.keys().cloned().collect()
         } else {
@@ -851,8 +918,9 @@ impl Consumer {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] when `tp` is not assigned; [`Error::NoOffset`] under
-    /// `auto_offset_reset = none` without a committed offset.
+    /// `auto_offset_reset = none` without a committed offset; [`Error::Closed`].
     pub fn position(&mut self, tp: &TopicPartition) -> Result<i64> {
+        self.check_not_closed()?;
         self.ensure_position(tp)
     }
 
@@ -863,20 +931,57 @@ impl Consumer {
         Some(s.log.log_end_offset() - s.position?)
     }
 
-    /// For each partition, the earliest offset whose timestamp is `>= timestamp`, with
-    /// its timestamp (`None` when every record is older), through the time index.
+    /// For each partition, the first record whose timestamp is at or after the target
+    /// time (ms since the epoch), through the time index: `None` when every record is
+    /// older, as Kafka's `offsetsForTimes` maps such a partition to `null`. A partition
+    /// listed twice is answered for its last target.
+    ///
+    /// As in Kafka, a negative target is refused: the ListOffsets sentinels -1 (latest)
+    /// and -2 (earliest) are [`end_offsets`](Self::end_offsets) and
+    /// [`beginning_offsets`](Self::beginning_offsets), so that a returned timestamp is
+    /// always a record's.
+    ///
+    /// ```
+    /// use brooklet::{Broker, ConsumerConfig, ProducerRecord, TopicConfig, TopicPartition};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let broker = Broker::open(dir.path())?;
+    /// broker.create_topic("t", TopicConfig::new(1))?;
+    /// for ts in [1_000, 2_000, 3_000] {
+    ///     broker.producer().send(ProducerRecord::new("t").value("v").timestamp(ts))?;
+    /// }
+    /// let tp = TopicPartition::new("t", 0);
+    /// let consumer = broker.consumer(ConsumerConfig::new());
+    /// let found = consumer.offsets_for_times(&[(tp.clone(), 1_500)])?[&tp].unwrap();
+    /// assert_eq!((found.offset, found.timestamp), (1, 2_000));
+    /// assert_eq!(consumer.offsets_for_times(&[(tp.clone(), 9_000)])?[&tp], None);
+    /// assert!(consumer.offsets_for_times(&[(tp, -1)]).is_err());
+    /// # Ok::<(), brooklet::Error>(())
+    /// ```
     ///
     /// # Errors
-    /// [`Error::UnknownTopic`], [`Error::UnknownPartition`], [`Error::Corrupt`].
+    /// [`Error::InvalidArgument`] for a negative target, before anything is looked up;
+    /// [`Error::UnknownTopic`], [`Error::UnknownPartition`], [`Error::Corrupt`];
+    /// [`Error::Closed`].
     pub fn offsets_for_times(
         &self,
         query: &[(TopicPartition, i64)],
-    ) -> Result<HashMap<TopicPartition, Option<(i64, i64)>>> {
+    ) -> Result<HashMap<TopicPartition, Option<OffsetAndTimestamp>>> {
+        self.check_not_closed()?;
+        // KafkaConsumer.offsetsForTimes: "The target time for partition ... is ...
+        // The target time cannot be negative."
+        if let Some((tp, ts)) = query.iter().find(|(_, ts)| *ts < 0) {
+            return Err(Error::InvalidArgument(format!(
+                "the target time for partition {tp} is {ts}, and it cannot be negative; use end_offsets for the latest offset (-1) or beginning_offsets for the earliest (-2)"
+            )));
+        }
         query
             .iter()
             .map(|(tp, ts)| {
                 let log = self.broker.partition_log(tp.topic(), tp.partition())?;
-                Ok((tp.clone(), log.offset_for_timestamp(*ts)?))
+                let found = log
+                    .offset_for_timestamp(*ts)?
+                    .map(|(offset, timestamp)| OffsetAndTimestamp { offset, timestamp });
+                Ok((tp.clone(), found))
             })
             .collect()
     }
@@ -884,7 +989,7 @@ impl Consumer {
     /// Log start offsets of `partitions`.
     ///
     /// # Errors
-    /// [`Error::UnknownTopic`], [`Error::UnknownPartition`].
+    /// [`Error::UnknownTopic`], [`Error::UnknownPartition`]; [`Error::Closed`].
     pub fn beginning_offsets(
         &self,
         partitions: &[TopicPartition],
@@ -895,7 +1000,7 @@ impl Consumer {
     /// Log end offsets of `partitions`.
     ///
     /// # Errors
-    /// [`Error::UnknownTopic`], [`Error::UnknownPartition`].
+    /// [`Error::UnknownTopic`], [`Error::UnknownPartition`]; [`Error::Closed`].
     pub fn end_offsets(
         &self,
         partitions: &[TopicPartition],
@@ -908,6 +1013,7 @@ impl Consumer {
         partitions: &[TopicPartition],
         f: impl Fn(&PartitionLog) -> i64,
     ) -> Result<HashMap<TopicPartition, i64>> {
+        self.check_not_closed()?;
         partitions
             .iter()
             .map(|tp| {
@@ -922,7 +1028,7 @@ impl Consumer {
     /// Stops fetching from `partitions` until resumed (they stay assigned).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a partition not assigned.
+    /// [`Error::InvalidArgument`] for a partition not assigned; [`Error::Closed`].
     pub fn pause(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         self.set_paused(partitions, true)
     }
@@ -930,12 +1036,13 @@ impl Consumer {
     /// Resumes fetching from paused partitions.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a partition not assigned.
+    /// [`Error::InvalidArgument`] for a partition not assigned; [`Error::Closed`].
     pub fn resume(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         self.set_paused(partitions, false)
     }
 
     fn set_paused(&mut self, partitions: &[TopicPartition], paused: bool) -> Result<()> {
+        self.check_not_closed()?;
         for tp in partitions {
             self.assigned
                 .get_mut(tp)
@@ -984,6 +1091,10 @@ impl Consumer {
     /// Commits (under auto-commit), revokes partitions through the listener, leaves the
     /// group and releases everything. Dropping the consumer does the same.
     ///
+    /// Every later call but `close` fails with [`Error::Closed`] (Kafka's closed
+    /// consumer throws `IllegalStateException` from every method); the views
+    /// (`assignment`, `subscription`, ...) report nothing.
+    ///
     /// # Errors
     /// None today; kept fallible for symmetry with Kafka's `close`.
     pub fn close(&mut self) -> Result<()> {
@@ -996,6 +1107,7 @@ impl Consumer {
         for tp in all {
             self.remove_partition(&tp);
         }
+        self.subscription = Subscription::None;
         self.closed = true;
         Ok(())
     }

@@ -84,13 +84,22 @@ impl LogConfig {
         if self.max_message_bytes == 0 {
             return bad("max_message_bytes must be at least 1");
         }
-        if let FlushPolicy::Interval(d) = self.flush
-            && d.is_zero()
-        {
-            return bad("a flush interval must be longer than zero");
+        // Kafka's `flush.ms` and `segment.ms` are LONG milliseconds (segment.ms
+        // atLeast(1)); a longer duration would wrap where it is compared with a clock.
+        let max = std::time::Duration::from_millis(i64::MAX as u64);
+        if let FlushPolicy::Interval(d) = self.flush {
+            if d.is_zero() {
+                return bad("a flush interval must be longer than zero");
+            }
+            if d > max {
+                return bad("a flush interval must be at most i64::MAX ms (Kafka's `flush.ms`)");
+            }
         }
         if self.segment_ms.is_zero() {
             return bad("segment_ms must be longer than zero");
+        }
+        if self.segment_ms > max {
+            return bad("segment_ms must be at most i64::MAX ms (Kafka's `segment.ms`)");
         }
         Ok(())
     }

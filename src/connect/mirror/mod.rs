@@ -627,9 +627,13 @@ impl Inner {
         let recs: Vec<ProducerRecord> = records
             .map(|r| {
                 offsets.push(r.offset());
-                let mut p = ProducerRecord::new(target.topic())
-                    .partition(target.partition())
-                    .timestamp(r.timestamp());
+                let mut p = ProducerRecord::new(target.topic()).partition(target.partition());
+                // As Kafka Connect's ConnectUtils.checkAndConvertTimestamp: -1 is "no
+                // timestamp" (the producer stamps the send time); other negative ones
+                // are refused by the producer.
+                if r.timestamp() != -1 {
+                    p = p.timestamp(r.timestamp());
+                }
                 if let Some(k) = r.key() {
                     p = p.key(k);
                 }
