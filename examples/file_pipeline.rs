@@ -25,48 +25,30 @@ use std::time::{Duration, Instant};
 use brooklet::connect::{ConnectorConfig, FileSink, FileSource, Worker, transforms};
 use brooklet::streams::{Bytes, KafkaStreams, StreamsBuilder, StreamsConfig, Utf8};
 use brooklet::{Broker, Error, TopicConfig};
+use clap::Parser;
 
-const USAGE: &str =
-    "usage: file_pipeline [--input FILE] [--output FILE] [--data DIR] [--lines N] [--follow]";
-
+/// A file-to-file pipeline through brooklet's Connect and Streams APIs.
+///
+/// Connect's FileSource tails the input into `lines`, a Streams topology writes
+/// `lines-shouted`, and Connect's FileSink appends that to the output file.
+#[derive(Parser)]
 struct Args {
+    /// The text file to tail (default: a sample of --lines lines in the data directory).
+    #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
+    /// The file to append to (default: output.txt in the data directory).
+    #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// The data directory (the broker's log, the sample input and the output).
+    #[arg(long, value_name = "DIR",
+          default_value_os_t = std::env::temp_dir().join("brooklet-file-pipeline"))]
     data: PathBuf,
+    /// Lines of the sample input.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
     lines: usize,
+    /// Keep tailing the input instead of exiting once the output is complete.
+    #[arg(long)]
     follow: bool,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        input: None,
-        output: None,
-        data: std::env::temp_dir().join("brooklet-file-pipeline"),
-        lines: 10_000,
-        follow: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
-        };
-        match flag.as_str() {
-            "--input" => a.input = Some(value("--input")?.into()),
-            "--output" => a.output = Some(value("--output")?.into()),
-            "--data" => a.data = value("--data")?.into(),
-            "--lines" => {
-                let v = value("--lines")?;
-                a.lines = v
-                    .parse()
-                    .map_err(|_| format!("--lines: `{v}` is not a number"))?;
-            }
-            "--follow" => a.follow = true,
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
-        }
-    }
-    Ok(a)
 }
 
 /// The transformation the stream applies, also used to check the output.
@@ -249,14 +231,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run(args) {
+    if let Err(e) = run(Args::parse()) {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

@@ -294,7 +294,8 @@ impl fmt::Debug for Afinn {
 }
 
 /// The sign of a score: what the demo counts per window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Sentiment {
     /// The score is above zero.
     Positive,

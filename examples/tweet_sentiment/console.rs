@@ -18,7 +18,8 @@ pub struct Dashboard {
     drawn_lines: usize,
 }
 
-fn slot(s: Sentiment) -> usize {
+/// The column of a label: positive, negative, neutral.
+pub fn slot(s: Sentiment) -> usize {
     match s {
         Sentiment::Positive => 0,
         Sentiment::Negative => 1,

@@ -28,68 +28,51 @@ use std::time::{Duration, Instant};
 
 use brooklet::streams::{KafkaStreams, StreamsConfig};
 use brooklet::{Broker, ConsumerConfig, OffsetReset, ProducerRecord, TopicConfig, TopicPartition};
+use clap::Parser;
 
 use afinn::{Afinn, Sentiment};
-use generator::TweetGenerator;
+use generator::{Tweet, TweetGenerator};
 use pipeline::{APP_ID, COUNTS, SCORED, TWEETS};
 
-#[derive(Debug, Clone)]
+/// The course demo: stream tweets, score them with AFINN-165, count them per window.
+///
+/// A producer streams tweets into `tweets`, a Streams topology scores them and counts
+/// labels per tumbling event-time window and in total, and a console table follows the
+/// counts. Running it again on the same `--data` resumes.
+#[derive(Debug, Clone, Parser)]
 struct Args {
+    /// Tweets to generate (with --follow, then more at a live pace).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
     tweets: u64,
+    /// Seed of the tweet generator.
+    #[arg(long, value_name = "S", default_value_t = 42)]
     seed: u64,
+    /// Length of the tumbling windows, in seconds of event time.
+    #[arg(long, value_name = "W", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
     window_secs: u64,
+    /// Partitions of `tweets` and `tweets-scored` when they are created.
+    #[arg(long, value_name = "P", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
     partitions: u32,
+    /// Stream threads.
+    #[arg(long, value_name = "T", default_value_t = 2,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
     threads: usize,
+    /// The broker's data directory.
+    #[arg(long, value_name = "DIR",
+          default_value_os_t = std::env::temp_dir().join("brooklet-tweet-sentiment"))]
     data: PathBuf,
+    /// Read tweets from FILE, one per line (JSON or plain text), instead of generating.
+    #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
+    /// Keep going: tail --input FILE, or keep generating past --tweets.
+    #[arg(long)]
     follow: bool,
 }
 
 /// How late (event time) a tweet may arrive and still count in its window.
 const GRACE_SECS: u64 = 30;
-
-const USAGE: &str = "usage: tweet_sentiment [--tweets N] [--seed S] [--window-secs W] [--partitions P] [--threads T] [--data DIR] [--input FILE] [--follow]";
-
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        tweets: 100_000,
-        seed: 42,
-        window_secs: 10,
-        partitions: 4,
-        threads: 2,
-        data: std::env::temp_dir().join("brooklet-tweet-sentiment"),
-        input: None,
-        follow: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
-        };
-        let num = |s: String, name: &str| {
-            s.parse::<u64>()
-                .map_err(|_| format!("{name}: `{s}` is not a number"))
-        };
-        match flag.as_str() {
-            "--tweets" => a.tweets = num(value("--tweets")?, "--tweets")?,
-            "--seed" => a.seed = num(value("--seed")?, "--seed")?,
-            "--window-secs" => {
-                a.window_secs = num(value("--window-secs")?, "--window-secs")?.max(1)
-            }
-            "--partitions" => {
-                a.partitions = num(value("--partitions")?, "--partitions")?.clamp(1, 1024) as u32
-            }
-            "--threads" => a.threads = num(value("--threads")?, "--threads")?.clamp(1, 64) as usize,
-            "--data" => a.data = PathBuf::from(value("--data")?),
-            "--input" => a.input = Some(PathBuf::from(value("--input")?)),
-            "--follow" => a.follow = true,
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
-        }
-    }
-    Ok(a)
-}
 
 /// Counts of the tweets the producer published, scored directly (the check).
 #[derive(Default)]
@@ -99,22 +82,11 @@ struct Direct {
 
 impl Direct {
     fn add(&self, s: Sentiment) {
-        let i = match s {
-            Sentiment::Positive => 0,
-            Sentiment::Negative => 1,
-            Sentiment::Neutral => 2,
-        };
-        self.counts[i].fetch_add(1, Ordering::Relaxed);
+        self.counts[console::slot(s)].fetch_add(1, Ordering::Relaxed);
     }
     fn get(&self) -> [i64; 3] {
         [0, 1, 2].map(|i| self.counts[i].load(Ordering::Relaxed) as i64)
     }
-}
-
-struct Source {
-    user: String,
-    text: String,
-    ts_ms: i64,
 }
 
 /// Publishes tweets; returns how many it published in this run.
@@ -144,7 +116,7 @@ fn produce(
         }
         Ok(())
     };
-    let mut emit = |i: u64, t: Source, batch: &mut Vec<ProducerRecord>| -> Result<(), String> {
+    let mut emit = |i: u64, t: Tweet, batch: &mut Vec<ProducerRecord>| -> Result<(), String> {
         direct.add(Sentiment::of(afinn.score(&t.text)));
         // Tweets published by an earlier run are only scored for the check.
         if i >= already {
@@ -164,16 +136,7 @@ fn produce(
             let mut g = TweetGenerator::new(args.seed);
             let mut i = 0u64;
             while (i < args.tweets || args.follow) && !stop.load(Ordering::Relaxed) {
-                let t = g.next_tweet();
-                emit(
-                    i,
-                    Source {
-                        user: t.user,
-                        text: t.text,
-                        ts_ms: t.ts_ms,
-                    },
-                    &mut batch,
-                )?;
+                emit(i, g.next_tweet(), &mut batch)?;
                 i += 1;
                 if batch.len() >= 500 {
                     flush(&mut batch)?;
@@ -187,47 +150,38 @@ fn produce(
         Some(path) => {
             let file = std::fs::File::open(path)
                 .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-            let mut i = 0u64;
-            let to_source = |t: input::InputTweet, i: u64| Source {
-                user: t.user.unwrap_or_else(|| format!("anonymous-{}", i % 97)),
-                text: t.text,
-                ts_ms: t.ts_ms.unwrap_or(now + i as i64),
-            };
-            if args.follow {
-                // Tail the file: keep reading lines as they are appended.
-                let mut reader = std::io::BufReader::new(file);
-                let mut line = String::new();
-                let mut line_no = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    line.clear();
-                    let n = reader.read_line(&mut line).map_err(|e| e.to_string())?;
-                    if n == 0 || !line.ends_with('\n') {
-                        flush(&mut batch)?;
-                        std::thread::sleep(Duration::from_millis(200));
-                        continue;
-                    }
-                    line_no += 1;
-                    match input::parse_line(&line, line_no) {
-                        Ok(Some(t)) => {
-                            emit(i, to_source(t, i), &mut batch)?;
-                            i += 1;
-                        }
-                        Ok(None) => {}
-                        Err(e) => eprintln!("skipping bad input: {e}"),
-                    }
+            let mut reader = std::io::BufReader::new(file);
+            let (mut i, mut line_no, mut line) = (0u64, 0, Vec::new());
+            while !stop.load(Ordering::Relaxed) {
+                let n = reader
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| e.to_string())?;
+                if args.follow && !line.ends_with(b"\n") {
+                    // Tailing: wait for the rest of the line to be appended.
+                    flush(&mut batch)?;
+                    std::thread::sleep(Duration::from_millis(200));
+                    continue;
                 }
-            } else {
-                for t in input::InputTweets::new(std::io::BufReader::new(file)) {
-                    match t {
-                        Ok(t) => {
-                            emit(i, to_source(t, i), &mut batch)?;
-                            i += 1;
-                            if batch.len() >= 500 {
-                                flush(&mut batch)?;
-                            }
-                        }
-                        Err(e) => eprintln!("skipping bad input: {e}"),
+                if n == 0 {
+                    break;
+                }
+                line_no += 1;
+                match input::parse_line(&line, line_no) {
+                    Ok(Some(t)) => {
+                        let t = Tweet {
+                            user: t.user.unwrap_or_else(|| format!("anonymous-{}", i % 97)),
+                            text: t.text,
+                            ts_ms: t.ts_ms.unwrap_or(now + i as i64),
+                        };
+                        emit(i, t, &mut batch)?;
+                        i += 1;
                     }
+                    Ok(None) => {}
+                    Err(e) => eprintln!("skipping bad input: {e}"),
+                }
+                line.clear();
+                if batch.len() >= 500 {
+                    flush(&mut batch)?;
                 }
             }
         }
@@ -388,12 +342,9 @@ fn app_error(app: &KafkaStreams) -> Result<(), String> {
 }
 
 fn main() {
-    match parse_args().and_then(run) {
-        Ok(()) => {}
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(1);
-        }
+    if let Err(e) = run(Args::parse()) {
+        eprintln!("{e}");
+        std::process::exit(1);
     }
 }
 
@@ -491,7 +442,7 @@ mod tests {
             text: "a \"b\"\n".into(),
         };
         assert_eq!(
-            pipeline::scored_json(&s),
+            serde_json::to_string(&s).unwrap(),
             r#"{"score":2,"label":"positive","text":"a \"b\"\n"}"#
         );
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brooklet::streams::{FnSerde, I64, StreamsBuilder, TimeWindows, Topology, Utf8};
+use serde::Serialize;
 
 use crate::afinn::{Afinn, Sentiment};
 
@@ -17,8 +18,8 @@ pub const COUNTS: &str = "sentiment-counts";
 /// The Streams application id (its consumer group and internal-topic prefix).
 pub const APP_ID: &str = "tweet-sentiment";
 
-/// A tweet with its AFINN score.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A tweet with its AFINN score, written to `tweets-scored` as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Scored {
     /// AFINN sum.
     pub score: i32,
@@ -26,31 +27,6 @@ pub struct Scored {
     pub label: Sentiment,
     /// The text.
     pub text: String,
-}
-
-fn json_escape(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-}
-
-/// The scored tweet as a JSON object.
-pub fn scored_json(s: &Scored) -> String {
-    let mut out = format!(
-        "{{\"score\":{},\"label\":\"{}\",\"text\":\"",
-        s.score, s.label
-    );
-    json_escape(&s.text, &mut out);
-    out.push_str("\"}");
-    out
 }
 
 /// Splits a `sentiment-counts` key into its label and window start (`None` = total).
@@ -83,7 +59,7 @@ pub fn topology(afinn: Arc<Afinn>, window: Duration, grace: Duration) -> Topolog
             }
         });
     let json = FnSerde::new(
-        |s: &Scored| scored_json(s).into_bytes(),
+        |s: &Scored| serde_json::to_vec(s).expect("a Scored always serializes"),
         |_| Err("tweets-scored is write-only in this demo".to_string()),
     );
     scored.to(SCORED, Utf8, json);
