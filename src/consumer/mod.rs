@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::sync::{Parker, Unparker};
 
 use crate::broker::Broker;
+use crate::broker::coordinator::{Group, MemberSpec};
+use crate::broker::offsets::OffsetAndMetadata;
 use crate::config::{ConsumerConfig, OffsetReset};
 use crate::error::{Error, Result};
-use crate::group::coordinator::{Group, MemberSpec};
-use crate::group::offsets::OffsetAndMetadata;
 use crate::record::TopicPartition;
 use crate::storage::PartitionLog;
 
@@ -179,7 +179,7 @@ impl Consumer {
                 "this needs a consumer group: set ConsumerConfig::group_id".into(),
             )
         })?;
-        crate::group::validate_group_id(g)?;
+        crate::config::validate_group_id(g)?;
         Ok(g)
     }
 
@@ -781,7 +781,7 @@ impl Consumer {
         for (tp, _) in offsets {
             self.broker.partition_log(tp.topic(), tp.partition())?;
         }
-        crate::group::offsets::validate_commit(&group_id, offsets)?;
+        crate::broker::offsets::validate_commit(&group_id, offsets)?;
         let store = self.broker.offset_store()?;
         match &self.group {
             Some(g) => g.commit(self.member_id.as_deref(), self.generation, || {

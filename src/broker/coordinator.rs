@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::sync::Unparker;
 use parking_lot::Mutex;
 
-use super::assignor::{Assignor, RebalanceProtocol, Subscription};
-use crate::broker::Broker;
+use super::Broker;
+use crate::assignor::{Assignor, RebalanceProtocol, Subscription};
 use crate::error::{Error, Result};
 use crate::record::TopicPartition;
 
