@@ -434,3 +434,97 @@ pub(super) fn kept(subs: &Subs, out: &Assignment) -> usize {
         })
         .sum()
 }
+
+/// A member of a table case: member id, subscribed topics, `group_instance_id`.
+pub(super) type Member = (&'static str, &'static [&'static str], Option<&'static str>);
+
+/// One case of a table-driven test: a group assigned from scratch, and the
+/// whole assignment expected.
+pub(super) struct Case {
+    /// The Kafka test the case comes from.
+    pub(super) name: &'static str,
+    pub(super) partitions: &'static [(&'static str, u32)],
+    pub(super) members: &'static [Member],
+    /// Every member's partitions, written as Kafka's rack tests do (`"t1-0, t2-3"`).
+    pub(super) expected: &'static [(&'static str, &'static str)],
+}
+
+/// Runs every case against `a`, comparing whole assignments.
+pub(super) fn check_cases(a: &dyn Assignor, cases: &[Case]) {
+    for case in cases {
+        let subs: Subs = case
+            .members
+            .iter()
+            .map(|&(id, topics, instance)| {
+                let mut s = sub(topics);
+                s.group_instance_id = instance.map(str::to_string);
+                (id.to_string(), s)
+            })
+            .collect();
+        let expected: Assignment = case
+            .expected
+            .iter()
+            .map(|&(m, list)| (m.to_string(), parse(list)))
+            .collect();
+        assert_eq!(
+            a.assign(&ppt(case.partitions), &subs),
+            expected,
+            "{} {}",
+            a.name(),
+            case.name
+        );
+    }
+}
+
+/// Kafka's `testStaticMember...AssignmentPersistent`: three static members and
+/// a dynamic one get `expected`; when the dynamic member is replaced by
+/// another, the newcomer gets exactly what it had.
+pub(super) fn check_static_members_persist(
+    a: &dyn Assignor,
+    partitions: &[(&str, u32)],
+    expected: &[(&str, &str)],
+) {
+    let both = ["topic1", "topic2"];
+    let ppt = ppt(partitions);
+    let mut subs = subs(vec![
+        ("consumer1", static_sub(&both, "instance1")),
+        ("consumer2", static_sub(&both, "instance2")),
+        ("consumer3", static_sub(&both, "instance3")),
+        ("consumer4", sub(&both)),
+    ]);
+    let mut expected: Assignment = expected
+        .iter()
+        .map(|&(m, list)| (m.to_string(), parse(list)))
+        .collect();
+    assert_eq!(a.assign(&ppt, &subs), expected);
+
+    // Replace the dynamic member with another one.
+    subs.remove("consumer4");
+    subs.insert("consumer5".into(), sub(&both));
+    let moved = expected.remove("consumer4").unwrap();
+    expected.insert("consumer5".into(), moved);
+    assert_eq!(a.assign(&ppt, &subs), expected);
+}
+
+/// Kafka's `testStaticMember...AssignmentPersistentAfterMemberIdChanges`:
+/// three static members keep their partitions (`expected`, by instance id)
+/// when their member ids change.
+pub(super) fn check_static_members_persist_after_member_id_changes(
+    a: &dyn Assignor,
+    expected: &[(&str, &str)],
+) {
+    let both = ["topic1", "topic2"];
+    let ppt = ppt(&[("topic1", 5), ("topic2", 5)]);
+    let mut subs = subs(vec![
+        ("consumer1", static_sub(&both, "instance1")),
+        ("consumer2", static_sub(&both, "instance2")),
+        ("consumer3", static_sub(&both, "instance3")),
+    ]);
+    let expected: BTreeMap<String, Vec<TopicPartition>> = expected
+        .iter()
+        .map(|&(i, list)| (i.to_string(), parse(list)))
+        .collect();
+    assert_eq!(by_instance(&a.assign(&ppt, &subs), &subs), expected);
+    swap_member_ids(&mut subs);
+    assert_eq!(by_instance(&a.assign(&ppt, &subs), &subs), expected);
+}
