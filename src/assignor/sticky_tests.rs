@@ -6,220 +6,312 @@ use super::*;
 use crate::assignor::test_support::*;
 use crate::assignor::{Assignor, Subscription};
 
-#[test]
-fn sticky_one_consumer_no_topic() {
-    both_sticky(|a| {
-        let ppt = ppt(&[]);
-        let mut subs = subs(vec![("consumer", sub(&[]))]);
-        assert!(withheld(&ppt, &subs).is_empty());
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(out, expect(vec![("consumer", vec![])]));
-        check_balanced(&ppt, &subs, &out);
-    });
+/// A member of a sticky case: id, subscribed topics, the partitions it owned
+/// (`"t-0, t-1"`), and the generation it owned them in.
+type Owner = (
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    Option<i32>,
+);
+
+/// One rebalance, run against both sticky assignors (for the cooperative one,
+/// until the group settles).
+struct StickyCase {
+    /// The Kafka test the case comes from.
+    name: &'static str,
+    partitions: &'static [(&'static str, u32)],
+    members: &'static [Owner],
+    /// What the cooperative assignor holds back in its first round (partition,
+    /// its intended owner), where Kafka's test checks it.
+    withheld: Option<&'static [(&'static str, &'static str)]>,
+    /// Members' partitions once the group settles, where Kafka's test names them.
+    expected: &'static [(&'static str, &'static str)],
+    /// Whether assigned counts must differ by at most one.
+    fully_balanced: bool,
 }
 
-#[test]
-fn sticky_one_consumer_nonexistent_topic() {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic", 0)]);
-        let mut subs = subs(vec![("consumer", sub(&["topic"]))]);
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(out, expect(vec![("consumer", vec![])]));
-        check_balanced(&ppt, &subs, &out);
-    });
-}
+const G: Option<i32> = Some(GENERATION);
+const T: &[&str] = &["topic"];
+const T1: &[&str] = &["topic1"];
+const T12: &[&str] = &["topic1", "topic2"];
+const TT2: &[&str] = &["topic", "topic2"];
+const TT23: &[&str] = &["topic", "topic2", "topic3"];
+const TT231: &[&str] = &["topic", "topic2", "topic3", "topic1"];
+const NO_OWNED: Option<&[(&str, &str)]> = Some(&[]);
 
-#[test]
-fn sticky_one_consumer_one_topic() {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic", 3)]);
-        let mut subs = subs(vec![("consumer", sub(&["topic"]))]);
-        assert!(withheld(&ppt, &subs).is_empty());
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(
-            out["consumer"],
-            tps(&[("topic", 0), ("topic", 1), ("topic", 2)])
-        );
-        check_balanced(&ppt, &subs, &out);
-    });
-}
-
-#[test]
-fn sticky_only_assigns_partitions_from_subscribed_topics() {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic", 2)]);
-        let owned = tps(&[("topic", 0), ("topic", 1), ("other", 0), ("other", 1)]);
-        let mut subs = subs(vec![("consumer", owning(&["topic"], owned, GENERATION))]);
-        assert!(withheld(&ppt, &subs).is_empty());
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(out["consumer"], tps(&[("topic", 0), ("topic", 1)]));
-        check_balanced(&ppt, &subs, &out);
-    });
-}
-
-#[test]
-fn sticky_one_consumer_multiple_topics() {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic1", 1), ("topic2", 2)]);
-        let mut subs = subs(vec![("consumer", sub(&["topic1", "topic2"]))]);
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(
-            out["consumer"],
-            tps(&[("topic1", 0), ("topic2", 0), ("topic2", 1)])
-        );
-        check_balanced(&ppt, &subs, &out);
-    });
-}
-
-#[test]
-fn sticky_two_consumers_one_topic_one_partition() {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic", 1)]);
-        let mut subs = subs(vec![
-            ("consumer1", sub(&["topic"])),
-            ("consumer2", sub(&["topic"])),
-        ]);
-        let out = rebalance(a, &ppt, &mut subs);
-        check_balanced(&ppt, &subs, &out);
-        assert!(is_fully_balanced(&out));
-    });
-}
-
-#[test]
-fn sticky_two_consumers_one_topic_two_partitions() {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic", 2)]);
-        let mut subs = subs(vec![
-            ("consumer1", sub(&["topic"])),
-            ("consumer2", sub(&["topic"])),
-        ]);
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(out["consumer1"], tps(&[("topic", 0)]));
-        assert_eq!(out["consumer2"], tps(&[("topic", 1)]));
-        check_balanced(&ppt, &subs, &out);
-    });
-}
-
-#[test]
-fn sticky_multiple_consumers_mixed_topic_subscriptions() {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic1", 3), ("topic2", 2)]);
-        let mut subs = subs(vec![
-            ("consumer1", sub(&["topic1"])),
-            ("consumer2", sub(&["topic1", "topic2"])),
-            ("consumer3", sub(&["topic1"])),
-        ]);
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(out["consumer1"], tps(&[("topic1", 0), ("topic1", 2)]));
-        assert_eq!(out["consumer2"], tps(&[("topic2", 0), ("topic2", 1)]));
-        assert_eq!(out["consumer3"], tps(&[("topic1", 1)]));
-        check_balanced(&ppt, &subs, &out);
-        assert!(is_fully_balanced(&out));
-    });
-}
-
-#[test]
-fn sticky_two_consumers_two_topics_six_partitions() {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic1", 3), ("topic2", 3)]);
-        let both = ["topic1", "topic2"];
-        let mut subs = subs(vec![("consumer1", sub(&both)), ("consumer2", sub(&both))]);
-        assert!(withheld(&ppt, &subs).is_empty());
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(
-            out["consumer1"],
-            tps(&[("topic1", 0), ("topic1", 2), ("topic2", 1)])
-        );
-        assert_eq!(
-            out["consumer2"],
-            tps(&[("topic1", 1), ("topic2", 0), ("topic2", 2)])
-        );
-        check_balanced(&ppt, &subs, &out);
-    });
-}
-
-#[test]
-fn sticky_consumer_owning_min_quota_expected_max_quota() {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic1", 2), ("topic2", 3)]);
-        let both = ["topic1", "topic2"];
-        let mut subs = subs(vec![
-            (
-                "consumer1",
-                owning(&both, tps(&[("topic1", 0), ("topic2", 1)]), GENERATION),
-            ),
-            (
-                "consumer2",
-                owning(&both, tps(&[("topic1", 1), ("topic2", 2)]), GENERATION),
-            ),
-        ]);
-        assert!(withheld(&ppt, &subs).is_empty());
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(
-            out["consumer1"],
-            tps(&[("topic1", 0), ("topic2", 1), ("topic2", 0)])
-        );
-        assert_eq!(out["consumer2"], tps(&[("topic1", 1), ("topic2", 2)]));
-        check_balanced(&ppt, &subs, &out);
-    });
-}
-
-#[test]
-fn sticky_max_quota_consumer_more_than_num_expected_max_capacity_members() {
+const STICKY_CASES: &[StickyCase] = &[
+    StickyCase {
+        name: "one_consumer_no_topic",
+        partitions: &[],
+        members: &[("consumer", &[], "", None)],
+        withheld: NO_OWNED,
+        expected: &[("consumer", "")],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "one_consumer_nonexistent_topic",
+        partitions: &[("topic", 0)],
+        members: &[("consumer", T, "", None)],
+        withheld: None,
+        expected: &[("consumer", "")],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "one_consumer_one_topic",
+        partitions: &[("topic", 3)],
+        members: &[("consumer", T, "", None)],
+        withheld: NO_OWNED,
+        expected: &[("consumer", "topic-0, topic-1, topic-2")],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "only_assigns_partitions_from_subscribed_topics",
+        partitions: &[("topic", 2)],
+        members: &[("consumer", T, "topic-0, topic-1, other-0, other-1", G)],
+        withheld: NO_OWNED,
+        expected: &[("consumer", "topic-0, topic-1")],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "one_consumer_multiple_topics",
+        partitions: &[("topic1", 1), ("topic2", 2)],
+        members: &[("consumer", T12, "", None)],
+        withheld: None,
+        expected: &[("consumer", "topic1-0, topic2-0, topic2-1")],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "two_consumers_one_topic_one_partition",
+        partitions: &[("topic", 1)],
+        members: &[("consumer1", T, "", None), ("consumer2", T, "", None)],
+        withheld: None,
+        expected: &[],
+        fully_balanced: true,
+    },
+    StickyCase {
+        name: "two_consumers_one_topic_two_partitions",
+        partitions: &[("topic", 2)],
+        members: &[("consumer1", T, "", None), ("consumer2", T, "", None)],
+        withheld: None,
+        expected: &[("consumer1", "topic-0"), ("consumer2", "topic-1")],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "multiple_consumers_mixed_topic_subscriptions",
+        partitions: &[("topic1", 3), ("topic2", 2)],
+        members: &[
+            ("consumer1", T1, "", None),
+            ("consumer2", T12, "", None),
+            ("consumer3", T1, "", None),
+        ],
+        withheld: None,
+        expected: &[
+            ("consumer1", "topic1-0, topic1-2"),
+            ("consumer2", "topic2-0, topic2-1"),
+            ("consumer3", "topic1-1"),
+        ],
+        fully_balanced: true,
+    },
+    StickyCase {
+        name: "two_consumers_two_topics_six_partitions",
+        partitions: &[("topic1", 3), ("topic2", 3)],
+        members: &[("consumer1", T12, "", None), ("consumer2", T12, "", None)],
+        withheld: NO_OWNED,
+        expected: &[
+            ("consumer1", "topic1-0, topic1-2, topic2-1"),
+            ("consumer2", "topic1-1, topic2-0, topic2-2"),
+        ],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "consumer_owning_min_quota_expected_max_quota",
+        partitions: &[("topic1", 2), ("topic2", 3)],
+        members: &[
+            ("consumer1", T12, "topic1-0, topic2-1", G),
+            ("consumer2", T12, "topic1-1, topic2-2", G),
+        ],
+        withheld: NO_OWNED,
+        expected: &[
+            ("consumer1", "topic1-0, topic2-0, topic2-1"),
+            ("consumer2", "topic1-1, topic2-2"),
+        ],
+        fully_balanced: false,
+    },
     // Two members own two partitions each but only one may keep two.
     // Kafka visits members in Java `HashMap` order, which happens to put
     // consumer2 first, so its test expects consumer2 to keep both and
     // topic2-0 to move. We visit members in id order, so consumer1 keeps
     // both and topic2-1 moves: the mirror image, equally sticky.
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic1", 2), ("topic2", 2)]);
-        let both = ["topic1", "topic2"];
-        let mut subs = subs(vec![
-            (
-                "consumer1",
-                owning(&both, tps(&[("topic1", 0), ("topic2", 0)]), GENERATION),
-            ),
-            (
-                "consumer2",
-                owning(&both, tps(&[("topic1", 1), ("topic2", 1)]), GENERATION),
-            ),
-            ("consumer3", owning(&both, vec![], GENERATION)),
-        ]);
-        assert_eq!(
-            withheld(&ppt, &subs),
-            transfers(&[(tp("topic2", 1), "consumer3")])
-        );
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(out["consumer1"], tps(&[("topic1", 0), ("topic2", 0)]));
-        assert_eq!(out["consumer2"], tps(&[("topic1", 1)]));
-        assert_eq!(out["consumer3"], tps(&[("topic2", 1)]));
-        check_balanced(&ppt, &subs, &out);
-    });
-}
+    StickyCase {
+        name: "max_quota_consumer_more_than_num_expected_max_capacity_members",
+        partitions: &[("topic1", 2), ("topic2", 2)],
+        members: &[
+            ("consumer1", T12, "topic1-0, topic2-0", G),
+            ("consumer2", T12, "topic1-1, topic2-1", G),
+            ("consumer3", T12, "", G),
+        ],
+        withheld: Some(&[("topic2-1", "consumer3")]),
+        expected: &[
+            ("consumer1", "topic1-0, topic2-0"),
+            ("consumer2", "topic1-1"),
+            ("consumer3", "topic2-1"),
+        ],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "all_consumers_are_under_min_quota",
+        partitions: &[("topic1", 2), ("topic2", 3)],
+        members: &[
+            ("consumer1", T12, "topic1-0", G),
+            ("consumer2", T12, "topic1-1", G),
+            ("consumer3", T12, "", G),
+        ],
+        withheld: NO_OWNED,
+        expected: &[
+            ("consumer1", "topic1-0, topic2-1"),
+            ("consumer2", "topic1-1, topic2-2"),
+            ("consumer3", "topic2-0"),
+        ],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "all_consumers_reach_expected_quota_and_are_considered_filled",
+        partitions: &[("topic", 4)],
+        members: &[
+            ("consumer1", T, "topic-0, topic-1", G),
+            ("consumer2", T, "topic-2", G),
+            ("consumer3", T, "", G),
+        ],
+        withheld: NO_OWNED,
+        expected: &[
+            ("consumer1", "topic-0, topic-1"),
+            ("consumer2", "topic-2"),
+            ("consumer3", "topic-3"),
+        ],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "owned_partitions_are_invalidated_for_consumer_with_stale_generation",
+        partitions: &[("topic", 3), ("topic2", 3)],
+        members: &[
+            ("consumer1", TT2, "topic-0, topic-2, topic2-1", Some(10)),
+            ("consumer2", TT2, "topic-0, topic-2, topic2-1", Some(9)),
+        ],
+        withheld: NO_OWNED,
+        expected: &[
+            ("consumer1", "topic-0, topic-2, topic2-1"),
+            ("consumer2", "topic-1, topic2-0, topic2-2"),
+        ],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "owned_partitions_are_invalidated_for_consumer_with_no_generation",
+        partitions: &[("topic", 3), ("topic2", 3)],
+        members: &[
+            ("consumer1", TT2, "topic-0, topic-2, topic2-1", Some(10)),
+            ("consumer2", TT2, "topic-0, topic-2, topic2-1", None),
+        ],
+        withheld: NO_OWNED,
+        expected: &[
+            ("consumer1", "topic-0, topic-2, topic2-1"),
+            ("consumer2", "topic-1, topic2-0, topic2-2"),
+        ],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "partitions_transferring_ownership_include_the_partition_claimed_by_multiple_consumers_in_same_generation",
+        partitions: &[("topic", 3)],
+        members: &[
+            ("consumer1", T, "topic-0, topic-1", G),
+            ("consumer2", T, "topic-0, topic-2", G),
+            ("consumer3", T, "", G),
+        ],
+        withheld: Some(&[("topic-0", "consumer3")]),
+        expected: &[
+            ("consumer1", "topic-1"),
+            ("consumer2", "topic-2"),
+            ("consumer3", "topic-0"),
+        ],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "ensure_partitions_assigned_to_highest_generation",
+        partitions: &[("topic", 3), ("topic2", 3), ("topic3", 3)],
+        members: &[
+            ("consumer1", TT23, "topic-0, topic2-0, topic3-0", Some(10)),
+            ("consumer2", TT23, "topic-1, topic2-1, topic3-1", Some(9)),
+            ("consumer3", TT23, "topic2-1, topic3-0, topic3-2", Some(8)),
+        ],
+        withheld: NO_OWNED,
+        expected: &[
+            ("consumer1", "topic-0, topic2-0, topic3-0"),
+            ("consumer2", "topic-1, topic2-1, topic3-1"),
+            ("consumer3", "topic-2, topic2-2, topic3-2"),
+        ],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "no_reassignment_on_current_members",
+        partitions: &[("topic", 3), ("topic1", 3), ("topic2", 3), ("topic3", 3)],
+        members: &[
+            ("consumer1", TT231, "", None),
+            ("consumer2", TT231, "topic-0, topic2-0, topic1-0", Some(9)),
+            ("consumer3", TT231, "topic3-2, topic2-2, topic1-1", Some(8)),
+            ("consumer4", TT231, "topic3-1, topic-1, topic-2", Some(7)),
+        ],
+        withheld: NO_OWNED,
+        expected: &[("consumer1", "topic1-2, topic2-1, topic3-0")],
+        fully_balanced: false,
+    },
+    StickyCase {
+        name: "owned_partitions_are_invalidated_for_consumer_with_multiple_generation",
+        partitions: &[("topic", 3), ("topic2", 3)],
+        members: &[
+            ("consumer1", TT2, "topic-0, topic2-1, topic-1", Some(10)),
+            ("consumer2", TT2, "topic-0, topic2-1, topic2-2", Some(8)),
+        ],
+        withheld: NO_OWNED,
+        expected: &[
+            ("consumer1", "topic-0, topic2-1, topic-1"),
+            ("consumer2", "topic-2, topic2-2, topic2-0"),
+        ],
+        fully_balanced: false,
+    },
+];
 
 #[test]
-fn sticky_all_consumers_are_under_min_quota() {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic1", 2), ("topic2", 3)]);
-        let both = ["topic1", "topic2"];
-        let mut subs = subs(vec![
-            (
-                "consumer1",
-                owning(&both, tps(&[("topic1", 0)]), GENERATION),
-            ),
-            (
-                "consumer2",
-                owning(&both, tps(&[("topic1", 1)]), GENERATION),
-            ),
-            ("consumer3", owning(&both, vec![], GENERATION)),
-        ]);
-        assert!(withheld(&ppt, &subs).is_empty());
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(out["consumer1"], tps(&[("topic1", 0), ("topic2", 1)]));
-        assert_eq!(out["consumer2"], tps(&[("topic1", 1), ("topic2", 2)]));
-        assert_eq!(out["consumer3"], tps(&[("topic2", 0)]));
-        check_balanced(&ppt, &subs, &out);
-    });
+fn kafka_sticky_cases() {
+    for case in STICKY_CASES {
+        both_sticky(|a| {
+            let context = format!("{} {}", a.name(), case.name);
+            let ppt = ppt(case.partitions);
+            let mut subs: Subs = case
+                .members
+                .iter()
+                .map(|&(id, topics, owned, generation)| {
+                    let mut s = sub(topics).with_owned_partitions(parse(owned));
+                    s.generation = generation;
+                    (id.to_string(), s)
+                })
+                .collect();
+            if let Some(list) = case.withheld {
+                let list: Vec<(TopicPartition, &str)> =
+                    list.iter().map(|&(p, m)| (parse(p).remove(0), m)).collect();
+                assert_eq!(withheld(&ppt, &subs), transfers(&list), "{context}");
+            }
+            let out = rebalance(a, &ppt, &mut subs);
+            for &(m, list) in case.expected {
+                assert_eq!(out[m], parse(list), "{context}: {m}");
+            }
+            // check_balanced's message does not name the case.
+            eprintln!("checking balance: {context}");
+            check_balanced(&ppt, &subs, &out);
+            if case.fully_balanced {
+                assert!(is_fully_balanced(&out), "{context}: {out:?}");
+            }
+        });
+    }
 }
 
 #[test]
@@ -812,184 +904,6 @@ fn sticky_reassignment_with_random_subscriptions_and_changes() {
             let out = rebalance(a, &ppt, &mut subs);
             check_balanced(&ppt, &subs, &out);
         }
-    });
-}
-
-#[test]
-fn sticky_all_consumers_reach_expected_quota_and_are_considered_filled() {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic", 4)]);
-        let mut subs = subs(vec![
-            (
-                "consumer1",
-                owning(&["topic"], tps(&[("topic", 0), ("topic", 1)]), GENERATION),
-            ),
-            (
-                "consumer2",
-                owning(&["topic"], tps(&[("topic", 2)]), GENERATION),
-            ),
-            ("consumer3", owning(&["topic"], vec![], GENERATION)),
-        ]);
-        assert!(withheld(&ppt, &subs).is_empty());
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(out["consumer1"], tps(&[("topic", 0), ("topic", 1)]));
-        assert_eq!(out["consumer2"], tps(&[("topic", 2)]));
-        assert_eq!(out["consumer3"], tps(&[("topic", 3)]));
-        check_balanced(&ppt, &subs, &out);
-    });
-}
-
-fn stale_claim_case(a: &dyn Assignor, stale: Option<i32>) {
-    let ppt = ppt(&[("topic", 3), ("topic2", 3)]);
-    let both = ["topic", "topic2"];
-    let claimed = tps(&[("topic", 0), ("topic", 2), ("topic2", 1)]);
-    let mut stale_sub = sub(&both).with_owned_partitions(claimed.clone());
-    stale_sub.generation = stale;
-    let mut subs = subs(vec![
-        ("consumer1", owning(&both, claimed.clone(), 10)),
-        ("consumer2", stale_sub),
-    ]);
-    assert!(withheld(&ppt, &subs).is_empty());
-    let out = rebalance(a, &ppt, &mut subs);
-    assert_eq!(out["consumer1"], claimed);
-    assert_eq!(
-        out["consumer2"],
-        tps(&[("topic", 1), ("topic2", 0), ("topic2", 2)])
-    );
-    check_balanced(&ppt, &subs, &out);
-}
-
-#[test]
-fn sticky_owned_partitions_are_invalidated_for_consumer_with_stale_generation() {
-    both_sticky(|a| stale_claim_case(a, Some(9)));
-}
-
-#[test]
-fn sticky_owned_partitions_are_invalidated_for_consumer_with_no_generation() {
-    both_sticky(|a| stale_claim_case(a, None));
-}
-
-#[test]
-fn sticky_partitions_transferring_ownership_include_the_partition_claimed_by_multiple_consumers_in_same_generation()
- {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic", 3)]);
-        let mut subs = subs(vec![
-            (
-                "consumer1",
-                owning(&["topic"], tps(&[("topic", 0), ("topic", 1)]), GENERATION),
-            ),
-            (
-                "consumer2",
-                owning(&["topic"], tps(&[("topic", 0), ("topic", 2)]), GENERATION),
-            ),
-            ("consumer3", owning(&["topic"], vec![], GENERATION)),
-        ]);
-        assert_eq!(
-            withheld(&ppt, &subs),
-            transfers(&[(tp("topic", 0), "consumer3")])
-        );
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(out["consumer1"], tps(&[("topic", 1)]));
-        assert_eq!(out["consumer2"], tps(&[("topic", 2)]));
-        assert_eq!(out["consumer3"], tps(&[("topic", 0)]));
-        check_balanced(&ppt, &subs, &out);
-    });
-}
-
-#[test]
-fn sticky_ensure_partitions_assigned_to_highest_generation() {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic", 3), ("topic2", 3), ("topic3", 3)]);
-        let all = ["topic", "topic2", "topic3"];
-        let mut subs = subs(vec![
-            (
-                "consumer1",
-                owning(&all, tps(&[("topic", 0), ("topic2", 0), ("topic3", 0)]), 10),
-            ),
-            (
-                "consumer2",
-                owning(&all, tps(&[("topic", 1), ("topic2", 1), ("topic3", 1)]), 9),
-            ),
-            (
-                "consumer3",
-                owning(&all, tps(&[("topic2", 1), ("topic3", 0), ("topic3", 2)]), 8),
-            ),
-        ]);
-        assert!(withheld(&ppt, &subs).is_empty());
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(
-            out["consumer1"],
-            tps(&[("topic", 0), ("topic2", 0), ("topic3", 0)])
-        );
-        assert_eq!(
-            out["consumer2"],
-            tps(&[("topic", 1), ("topic2", 1), ("topic3", 1)])
-        );
-        assert_eq!(
-            out["consumer3"],
-            tps(&[("topic", 2), ("topic2", 2), ("topic3", 2)])
-        );
-        check_balanced(&ppt, &subs, &out);
-    });
-}
-
-#[test]
-fn sticky_no_reassignment_on_current_members() {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic", 3), ("topic1", 3), ("topic2", 3), ("topic3", 3)]);
-        let all = ["topic", "topic2", "topic3", "topic1"];
-        let mut subs = subs(vec![
-            ("consumer1", sub(&all)),
-            (
-                "consumer2",
-                owning(&all, tps(&[("topic", 0), ("topic2", 0), ("topic1", 0)]), 9),
-            ),
-            (
-                "consumer3",
-                owning(&all, tps(&[("topic3", 2), ("topic2", 2), ("topic1", 1)]), 8),
-            ),
-            (
-                "consumer4",
-                owning(&all, tps(&[("topic3", 1), ("topic", 1), ("topic", 2)]), 7),
-            ),
-        ]);
-        assert!(withheld(&ppt, &subs).is_empty());
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(
-            out["consumer1"],
-            tps(&[("topic1", 2), ("topic2", 1), ("topic3", 0)])
-        );
-        check_balanced(&ppt, &subs, &out);
-    });
-}
-
-#[test]
-fn sticky_owned_partitions_are_invalidated_for_consumer_with_multiple_generation() {
-    both_sticky(|a| {
-        let ppt = ppt(&[("topic", 3), ("topic2", 3)]);
-        let both = ["topic", "topic2"];
-        let mut subs = subs(vec![
-            (
-                "consumer1",
-                owning(&both, tps(&[("topic", 0), ("topic2", 1), ("topic", 1)]), 10),
-            ),
-            (
-                "consumer2",
-                owning(&both, tps(&[("topic", 0), ("topic2", 1), ("topic2", 2)]), 8),
-            ),
-        ]);
-        assert!(withheld(&ppt, &subs).is_empty());
-        let out = rebalance(a, &ppt, &mut subs);
-        assert_eq!(
-            out["consumer1"],
-            tps(&[("topic", 0), ("topic2", 1), ("topic", 1)])
-        );
-        assert_eq!(
-            out["consumer2"],
-            tps(&[("topic", 2), ("topic2", 2), ("topic2", 0)])
-        );
-        check_balanced(&ppt, &subs, &out);
     });
 }
 
