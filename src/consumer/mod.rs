@@ -2,6 +2,7 @@
 
 mod offset_and_timestamp;
 mod pattern;
+mod protocol;
 mod records;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::sync::{Parker, Unparker};
 
 use crate::broker::Broker;
-use crate::broker::coordinator::{Group, MemberSpec};
+use crate::broker::coordinator::{Group, GroupProtocol, MemberSpec};
 use crate::broker::offsets::OffsetAndMetadata;
 use crate::config::{ConsumerConfig, OffsetReset};
 use crate::error::{Error, Result};
@@ -21,6 +22,7 @@ use crate::storage::PartitionLog;
 
 pub use offset_and_timestamp::OffsetAndTimestamp;
 use pattern::Pattern;
+use protocol::AssignorProtocol;
 pub use records::{ConsumerRecord, ConsumerRecords, OwnedConsumerRecord};
 
 /// Callbacks around a group rebalance (Kafka's `ConsumerRebalanceListener`), called
@@ -292,7 +294,12 @@ impl Consumer {
         MemberSpec {
             instance_id: self.config.group_instance_id.clone(),
             topics,
-            assignors: self.config.assignors.clone(),
+            protocols: self
+                .config
+                .assignors
+                .iter()
+                .map(|a| Arc::new(AssignorProtocol(Arc::clone(a))) as Arc<dyn GroupProtocol>)
+                .collect(),
             max_poll_interval: self.config.max_poll_interval,
             session_timeout: self.config.session_timeout,
             unparker: self.parker.unparker().clone(),
