@@ -2,9 +2,9 @@
 //! `kafka-consumer-groups.sh`).
 
 use crate::broker::Broker;
+use crate::broker::coordinator::{GroupDescription, GroupState};
+use crate::broker::offsets::OffsetAndMetadata;
 use crate::error::{Error, Result};
-use crate::group::coordinator::{GroupDescription, GroupState};
-use crate::group::offsets::OffsetAndMetadata;
 use crate::record::TopicPartition;
 
 /// Where [`Broker::reset_group_offsets`] moves a group's offsets.
@@ -59,7 +59,7 @@ impl Broker {
     /// [`Error::InvalidArgument`] when the group has neither members nor offsets, or
     /// for an empty group id (Kafka's `INVALID_GROUP_ID`).
     pub fn describe_group(&self, group: &str) -> Result<GroupDescription> {
-        crate::group::validate_group_id(group)?;
+        crate::config::validate_group_id(group)?;
         if let Some(g) = self.groups().get(group) {
             let d = g.describe();
             if d.state != GroupState::Empty || self.group_has_offsets(group) {
@@ -91,7 +91,7 @@ impl Broker {
     /// [`Error::Io`] when `__consumer_offsets` cannot be read;
     /// [`Error::InvalidArgument`] for an empty group id (Kafka's `INVALID_GROUP_ID`).
     pub fn list_group_offsets(&self, group: &str) -> Result<Vec<GroupPartitionOffset>> {
-        crate::group::validate_group_id(group)?;
+        crate::config::validate_group_id(group)?;
         let store = self.offset_store()?;
         Ok(store
             .group_offsets(group)
@@ -123,7 +123,7 @@ impl Broker {
         partitions: &[TopicPartition],
         to: OffsetSpec,
     ) -> Result<Vec<(TopicPartition, i64)>> {
-        crate::group::validate_group_id(group)?;
+        crate::config::validate_group_id(group)?;
         self.require_no_members(group)?;
         let store = self.offset_store()?;
         let tps: Vec<TopicPartition> = if partitions.is_empty() {
@@ -168,7 +168,7 @@ impl Broker {
         offsets: &[(TopicPartition, i64)],
     ) -> Result<()> {
         self.check_open()?;
-        crate::group::validate_group_id(group)?;
+        crate::config::validate_group_id(group)?;
         self.require_no_members(group)?;
         for (tp, o) in offsets {
             self.partition_log(tp.topic(), tp.partition())?;
@@ -182,7 +182,7 @@ impl Broker {
             .iter()
             .map(|(tp, o)| (tp.clone(), OffsetAndMetadata::new(*o)))
             .collect();
-        crate::group::offsets::validate_commit(group, &commits)?;
+        crate::broker::offsets::validate_commit(group, &commits)?;
         self.offset_store()?.commit(group, &commits)
     }
 
@@ -192,7 +192,7 @@ impl Broker {
     /// [`Error::InvalidArgument`] while the group has members, when it does not exist,
     /// or for an empty group id; [`Error::Io`].
     pub fn delete_group(&self, group: &str) -> Result<()> {
-        crate::group::validate_group_id(group)?;
+        crate::config::validate_group_id(group)?;
         self.require_no_members(group)?;
         if !self.group_has_offsets(group) && self.groups().get(group).is_none() {
             return Err(unknown_group(group));

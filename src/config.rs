@@ -397,12 +397,12 @@ pub struct ConsumerConfig {
     pub(crate) session_timeout: Duration,
     pub(crate) max_partition_fetch_bytes: usize,
     pub(crate) fetch_max_bytes: usize,
-    pub(crate) assignors: Vec<std::sync::Arc<dyn crate::group::assignor::Assignor>>,
+    pub(crate) assignors: Vec<std::sync::Arc<dyn crate::assignor::Assignor>>,
 }
 
 impl Default for ConsumerConfig {
     fn default() -> Self {
-        use crate::group::assignor::{CooperativeStickyAssignor, RangeAssignor};
+        use crate::assignor::{CooperativeStickyAssignor, RangeAssignor};
         ConsumerConfig {
             group_id: None,
             group_instance_id: None,
@@ -511,10 +511,7 @@ impl ConsumerConfig {
     /// [`Error::InvalidArgument`] (Kafka: "Must configure at least one partition
     /// assigner"); manual assignment needs none.
     #[must_use]
-    pub fn assignors(
-        mut self,
-        a: Vec<std::sync::Arc<dyn crate::group::assignor::Assignor>>,
-    ) -> Self {
+    pub fn assignors(mut self, a: Vec<std::sync::Arc<dyn crate::assignor::Assignor>>) -> Self {
         self.assignors = a;
         self
     }
@@ -539,7 +536,7 @@ impl ConsumerConfig {
     /// [`Error::InvalidArgument`] naming the setting.
     pub fn validate(&self) -> Result<()> {
         if let Some(g) = &self.group_id {
-            crate::group::validate_group_id(g)?;
+            validate_group_id(g)?;
         }
         if let Some(id) = &self.group_instance_id {
             validate_group_instance_id(id)?;
@@ -574,6 +571,19 @@ impl ConsumerConfig {
             "auto.commit.interval.ms",
         )
     }
+}
+
+/// Kafka refuses an empty group id: the consumer with `InvalidGroupIdException` ("The
+/// configured group.id should not be an empty string or whitespace."), the group
+/// coordinator with `INVALID_GROUP_ID` for every group call
+/// (`GroupCoordinatorService.isGroupIdNotEmpty`).
+pub(crate) fn validate_group_id(group: &str) -> Result<()> {
+    if group.is_empty() {
+        return Err(Error::InvalidArgument(
+            "the group_id is empty; Kafka refuses an empty group id (INVALID_GROUP_ID): name the group, or leave group_id unset to read without a group".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Kafka's `JoinGroupRequest.validateGroupInstanceId`: the rules of topic names

@@ -51,6 +51,7 @@
 #![warn(unnameable_types)]
 
 mod admin;
+mod assignor;
 mod broker;
 mod config;
 pub mod connect;
@@ -60,7 +61,6 @@ mod error;
 pub mod format;
 #[cfg(not(feature = "internals"))]
 mod format;
-mod group;
 mod partitioner;
 mod producer;
 mod record;
@@ -71,6 +71,12 @@ mod storage;
 pub mod streams;
 
 pub use admin::{GroupPartitionOffset, OffsetSpec};
+pub use assignor::{
+    Assignment, Assignor, CooperativeStickyAssignor, RangeAssignor, RebalanceProtocol,
+    RoundRobinAssignor, StickyAssignor, Subscription, assignor_by_name,
+};
+pub use broker::coordinator::{GroupDescription, GroupState, MemberDescription};
+pub use broker::offsets::OffsetAndMetadata;
 pub use broker::{
     Broker, BrokerBuilder, MaintenanceReport, OpenReport, PartitionDescription, RepairReport,
     TopicDescription,
@@ -84,12 +90,6 @@ pub use consumer::{
 };
 pub use error::{Error, Result};
 pub use format::{Header, HeaderRef, TimestampType};
-pub use group::assignor::{
-    Assignment, Assignor, CooperativeStickyAssignor, RangeAssignor, RebalanceProtocol,
-    RoundRobinAssignor, StickyAssignor, Subscription, assignor_by_name,
-};
-pub use group::coordinator::{GroupDescription, GroupState, MemberDescription};
-pub use group::offsets::OffsetAndMetadata;
 pub use partitioner::{DefaultPartitioner, Partitioner, RoundRobinPartitioner};
 pub use producer::Producer;
 pub use record::{ProducerRecord, RecordMetadata, TopicPartition};

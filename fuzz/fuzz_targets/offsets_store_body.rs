@@ -9,7 +9,7 @@
 //! `INVALID_GROUP_ID`. A plain
 //! function so that `tests/fuzz_corpus.rs` replays the corpus on stable Rust.
 //!
-//! The model replays the records as `src/group/offsets.rs` documents: partitions in
+//! The model replays the records as `src/broker/offsets.rs` documents: partitions in
 //! order, records in offset order; a key that is not an `OffsetCommitKey` v1 (i16
 //! version 1, i16-length UTF-8 group and topic, i32 partition >= 0) is skipped; a null
 //! value deletes the key's offset; a value is an `OffsetCommitValue` (i16 version, i64

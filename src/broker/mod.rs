@@ -1,9 +1,11 @@
 //! The [`Broker`]: one data directory, its lock, its topics and their partitions, and
 //! the background thread that serves them.
 
+pub(crate) mod coordinator;
 mod group_append;
 mod maintenance;
 pub(crate) mod meta;
+pub(crate) mod offsets;
 mod repair;
 
 pub use maintenance::MaintenanceReport;
@@ -20,10 +22,11 @@ use parking_lot::{Mutex, RwLock};
 
 pub(crate) use group_append::{GroupAppender, record_size};
 
+use coordinator::Groups;
+use offsets::OffsetStore;
+
 use crate::config::{ProducerConfig, TopicConfig};
 use crate::error::{Error, Result};
-use crate::group::coordinator::Groups;
-use crate::group::offsets::OffsetStore;
 use crate::producer::Producer;
 use crate::record::TopicPartition;
 use crate::storage::{Background, PartitionLog, io};
@@ -728,7 +731,7 @@ impl Broker {
         self.inner
             .topics
             .read()
-            .contains_key(crate::group::offsets::OFFSETS_TOPIC)
+            .contains_key(offsets::OFFSETS_TOPIC)
     }
 
     pub(crate) fn all_topics(&self) -> Vec<Arc<Topic>> {
@@ -1031,9 +1034,7 @@ fn adopt_orphan_partitions(
                 c.partitions = count;
                 c
             }
-            None if name == crate::group::offsets::OFFSETS_TOPIC => {
-                crate::group::offsets::offsets_topic_config(count)
-            }
+            None if name == offsets::OFFSETS_TOPIC => offsets::offsets_topic_config(count),
             None => TopicConfig::new(count)
                 .retention_ms(None)
                 .retention_bytes(None),

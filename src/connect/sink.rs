@@ -23,11 +23,11 @@ use super::config::ConnectorConfig;
 use super::dead_letter::{Outcome, Policy, Stage};
 use super::record::{ConnectRecord, SinkRecord};
 use super::status::{Control, TaskState};
+use crate::OffsetAndMetadata;
 use crate::broker::Broker;
 use crate::config::{ConsumerConfig, OffsetReset};
 use crate::consumer::{Consumer, ConsumerRecords, RebalanceListener};
 use crate::error::{Error, Result};
-use crate::group::offsets::OffsetAndMetadata;
 use crate::producer::Producer;
 use crate::record::TopicPartition;
 

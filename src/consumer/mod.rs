@@ -2,6 +2,7 @@
 
 mod offset_and_timestamp;
 mod pattern;
+mod protocol;
 mod records;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -12,15 +13,16 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::sync::{Parker, Unparker};
 
 use crate::broker::Broker;
+use crate::broker::coordinator::{Group, GroupProtocol, MemberSpec};
+use crate::broker::offsets::OffsetAndMetadata;
 use crate::config::{ConsumerConfig, OffsetReset};
 use crate::error::{Error, Result};
-use crate::group::coordinator::{Group, MemberSpec};
-use crate::group::offsets::OffsetAndMetadata;
 use crate::record::TopicPartition;
 use crate::storage::PartitionLog;
 
 pub use offset_and_timestamp::OffsetAndTimestamp;
 use pattern::Pattern;
+use protocol::AssignorProtocol;
 pub use records::{ConsumerRecord, ConsumerRecords, OwnedConsumerRecord};
 
 /// Callbacks around a group rebalance (Kafka's `ConsumerRebalanceListener`), called
@@ -179,7 +181,7 @@ impl Consumer {
                 "this needs a consumer group: set ConsumerConfig::group_id".into(),
             )
         })?;
-        crate::group::validate_group_id(g)?;
+        crate::config::validate_group_id(g)?;
         Ok(g)
     }
 
@@ -292,7 +294,12 @@ impl Consumer {
         MemberSpec {
             instance_id: self.config.group_instance_id.clone(),
             topics,
-            assignors: self.config.assignors.clone(),
+            protocols: self
+                .config
+                .assignors
+                .iter()
+                .map(|a| Arc::new(AssignorProtocol(Arc::clone(a))) as Arc<dyn GroupProtocol>)
+                .collect(),
             max_poll_interval: self.config.max_poll_interval,
             session_timeout: self.config.session_timeout,
             unparker: self.parker.unparker().clone(),
@@ -781,7 +788,7 @@ impl Consumer {
         for (tp, _) in offsets {
             self.broker.partition_log(tp.topic(), tp.partition())?;
         }
-        crate::group::offsets::validate_commit(&group_id, offsets)?;
+        crate::broker::offsets::validate_commit(&group_id, offsets)?;
         let store = self.broker.offset_store()?;
         match &self.group {
             Some(g) => g.commit(self.member_id.as_deref(), self.generation, || {

@@ -12,11 +12,11 @@ use super::commit::CommitMetadata;
 use super::topology::{Ctx, Graph, Shard, Topology, changelog_topic};
 use super::window::EmitStrategy;
 use crate::Broker;
+use crate::OffsetAndMetadata;
+use crate::RangeAssignor;
 use crate::config::{CleanupPolicy, ConsumerConfig, OffsetReset, TopicConfig};
 use crate::consumer::{Consumer, RebalanceListener, WakeupHandle};
 use crate::error::{Error, Result};
-use crate::group::assignor::RangeAssignor;
-use crate::group::offsets::OffsetAndMetadata;
 use crate::record::{ProducerRecord, TopicPartition};
 
 /// What to do with a record that cannot be deserialised or processed (Kafka Streams'

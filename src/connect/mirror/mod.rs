@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use self::syncs::{PartitionSyncs, SyncStore};
 use super::internal::Reader;
 use super::source::chunk_limit;
+use crate::OffsetAndMetadata;
 use crate::broker::Broker;
 use crate::config::{ConsumerConfig, OffsetReset};
 use crate::consumer::{
@@ -21,7 +22,6 @@ use crate::consumer::{
 };
 use crate::error::{Error, Result};
 use crate::format::{Header, TimestampType};
-use crate::group::offsets::OffsetAndMetadata;
 use crate::producer::Producer;
 use crate::record::{ProducerRecord, TopicPartition};
 

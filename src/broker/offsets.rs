@@ -15,7 +15,7 @@
 use parking_lot::RwLock;
 use std::collections::HashMap;
 
-use crate::broker::Broker;
+use super::Broker;
 use crate::config::{CleanupPolicy, TopicConfig};
 use crate::error::{Error, Result};
 use crate::format::RecordIn;

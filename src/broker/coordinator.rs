@@ -7,9 +7,10 @@
 //! 2. Each member, inside its next `poll`, prepares (eager: revokes everything and
 //!    commits; cooperative: keeps its partitions) and joins the round, reporting what
 //!    it owns.
-//! 3. When every live member has joined, the chosen assignor computes the assignment
-//!    (the role of Kafka's group leader), the generation advances, and every member
-//!    picks up its partitions in its next `poll`.
+//! 3. When every live member has joined, a member offering the chosen protocol
+//!    computes the assignment with its assignor (the role of Kafka's group leader;
+//!    see [`GroupProtocol`]), the generation advances, and every member picks up its
+//!    partitions in its next `poll`.
 //!
 //! A member that does not poll within `max_poll_interval` is removed, so a stuck
 //! member cannot stall the group. Commits carry the member's generation; one from an
@@ -22,16 +23,46 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::sync::Unparker;
 use parking_lot::Mutex;
 
-use super::assignor::{Assignor, RebalanceProtocol, Subscription};
-use crate::broker::Broker;
+use super::Broker;
 use crate::error::{Error, Result};
 use crate::record::TopicPartition;
+
+/// One protocol a member can run, as it lists them when joining (Kafka's JoinGroup
+/// `protocols`, one per assignor, in order of preference). As in Kafka, the
+/// coordinator only picks a protocol every member lists and never looks inside: the
+/// member whose protocol is picked computes the assignment, as Kafka's group leader
+/// does. The assignors themselves are client-side (`crate::assignor`).
+pub(crate) trait GroupProtocol: Send + Sync {
+    /// The protocol's name (the assignor's, e.g. `range`).
+    fn name(&self) -> &str;
+
+    /// Whether it can rebalance cooperatively (KIP-429).
+    fn cooperative(&self) -> bool;
+
+    /// The leader's part: every member's partitions, from the partition counts of
+    /// the subscribed topics and each member's metadata (keyed by member id).
+    fn assign(
+        &self,
+        partitions_per_topic: &BTreeMap<String, u32>,
+        members: &BTreeMap<String, MemberMetadata>,
+    ) -> BTreeMap<String, Vec<TopicPartition>>;
+}
+
+/// What the leader learns of each member when a round completes (the metadata of
+/// Kafka's consumer protocol).
+pub(crate) struct MemberMetadata {
+    pub(crate) topics: Vec<String>,
+    pub(crate) owned_partitions: Vec<TopicPartition>,
+    /// The generation in which it owned `owned_partitions`.
+    pub(crate) generation: i32,
+    pub(crate) group_instance_id: Option<String>,
+}
 
 /// What a consumer asks for when it joins.
 pub(crate) struct MemberSpec {
     pub(crate) instance_id: Option<String>,
     pub(crate) topics: Vec<String>,
-    pub(crate) assignors: Vec<Arc<dyn Assignor>>,
+    pub(crate) protocols: Vec<Arc<dyn GroupProtocol>>,
     pub(crate) max_poll_interval: Duration,
     pub(crate) session_timeout: Duration,
     pub(crate) unparker: Unparker,
@@ -181,20 +212,17 @@ impl State {
             self.cooperative = false;
             return;
         };
-        let chosen = first.spec.assignors.iter().find(|a| {
+        let chosen = first.spec.protocols.iter().find(|a| {
             self.members
                 .values()
-                .all(|m| m.spec.assignors.iter().any(|b| b.name() == a.name()))
+                .all(|m| m.spec.protocols.iter().any(|b| b.name() == a.name()))
         });
         self.cooperative = chosen.is_some_and(|a| {
-            a.supported_protocols()
-                .contains(&RebalanceProtocol::Cooperative)
-                && self.members.values().all(|m| {
-                    m.spec.assignors.iter().all(|b| {
-                        b.supported_protocols()
-                            .contains(&RebalanceProtocol::Cooperative)
-                    })
-                })
+            a.cooperative()
+                && self
+                    .members
+                    .values()
+                    .all(|m| m.spec.protocols.iter().all(|b| b.cooperative()))
         });
         self.protocol = chosen.map(|a| a.name().to_string());
     }
@@ -241,10 +269,10 @@ impl State {
         let Some(name) = self.protocol.clone() else {
             return;
         };
-        let Some(assignor) = self
+        let Some(protocol) = self
             .members
             .values()
-            .flat_map(|m| m.spec.assignors.iter())
+            .flat_map(|m| m.spec.protocols.iter())
             .find(|a| a.name() == name)
             .cloned()
         else {
@@ -260,16 +288,16 @@ impl State {
             }
             subs.insert(
                 id.clone(),
-                Subscription {
+                MemberMetadata {
                     topics: m.spec.topics.clone(),
                     owned_partitions: m.owned.clone(),
-                    generation: Some(self.generation),
+                    generation: self.generation,
                     group_instance_id: m.spec.instance_id.clone(),
                 },
             );
         }
         let _ = group;
-        let mut assignment = assignor.assign(&partitions_per_topic, &subs);
+        let mut assignment = protocol.assign(&partitions_per_topic, &subs);
         for (id, m) in self.members.iter_mut() {
             m.assignment = assignment.remove(id).unwrap_or_default();
         }
@@ -287,10 +315,10 @@ impl Group {
     pub(crate) fn join(&self, spec: MemberSpec) -> Result<String> {
         let mut st = self.state.lock();
         if !st.members.is_empty() {
-            let common = spec.assignors.iter().any(|a| {
+            let common = spec.protocols.iter().any(|a| {
                 st.members
                     .values()
-                    .all(|m| m.spec.assignors.iter().any(|b| b.name() == a.name()))
+                    .all(|m| m.spec.protocols.iter().any(|b| b.name() == a.name()))
             });
             if !common {
                 return Err(Error::InvalidArgument(format!(
