@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use super::checkpoint::{read_cleaner_checkpoint, write_atomic, write_cleaner_checkpoint};
 use super::config::LogConfig;
 use super::io as fs;
 use super::partition::PartitionLog;
@@ -44,7 +45,6 @@ fn crash_point(n: u32) {
 }
 
 const MANIFEST: &str = "compaction.swap";
-const CHECKPOINT: &str = "cleaner-offset-checkpoint";
 const EXTS: [&str; 3] = ["log", "index", "timeindex"];
 
 /// Settings of a compaction pass (a topic's compaction configs).
@@ -76,23 +76,6 @@ pub struct CompactionReport {
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::io(path, e)
-}
-
-pub(crate) fn read_checkpoint(dir: &Path) -> Option<i64> {
-    fs::read_to_string(&dir.join(CHECKPOINT))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// Writes a small file crash-safely (temp, fsync, rename, directory fsync).
-pub(crate) fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> Result<()> {
-    let tmp = dir.join(format!("{name}.tmp"));
-    let path = dir.join(name);
-    fs::write_synced(&tmp, data).map_err(io(&tmp))?;
-    fs::rename(&tmp, &path).map_err(io(&path))?;
-    sync_dir(dir)
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
@@ -271,6 +254,17 @@ fn empty_batch(h: &crate::format::BatchHeader) -> Vec<u8> {
     b
 }
 
+impl PartitionLog {
+    /// One compaction pass (see [`CompactionConfig`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`]; [`Error::Corrupt`] when a sealed segment is damaged (nothing is
+    /// swapped in then).
+    pub fn compact(&self, config: &CompactionConfig, now_ms: i64) -> Result<CompactionReport> {
+        compact(self, config, now_ms)
+    }
+}
+
 /// One compaction pass over `log`; see the module docs.
 pub(crate) fn compact(
     log: &PartitionLog,
@@ -294,7 +288,7 @@ pub(crate) fn compact(
     if cleanable.is_empty() {
         return Ok(report);
     }
-    let first_dirty = read_checkpoint(&dir).unwrap_or(i64::MIN);
+    let first_dirty = read_cleaner_checkpoint(&dir).unwrap_or(i64::MIN);
     let total: u64 = cleanable.iter().map(|s| s.size() as u64).sum();
     let dirty: u64 = cleanable
         .iter()
@@ -400,7 +394,7 @@ pub(crate) fn compact(
     let removed: Vec<i64> = group_members.iter().flatten().copied().collect();
     log.swap_segments(&removed, fresh);
     let checkpoint = cleanable.last().map_or(0, |s| s.next_offset());
-    write_atomic(&dir, CHECKPOINT, checkpoint.to_string().as_bytes())?;
+    write_cleaner_checkpoint(&dir, checkpoint)?;
     // Every segment below the cleaned range's end is durable now (rewritten and
     // fsynced, or already below the recovery point), so the point may move past them:
     // compaction gaps are never mistaken for lost data at recovery.

@@ -8,7 +8,10 @@
 //! partition a live `Broker` holds and overwrite acknowledged records. Applications
 //! use the API at the crate root.
 
+mod append;
 mod background;
+mod checkpoint;
+mod clock;
 mod compaction;
 mod config;
 mod index;
@@ -22,24 +25,25 @@ mod partition;
 mod read;
 mod recovery;
 mod repair;
+mod retention;
 mod segment;
 
 pub use background::Background;
+pub(crate) use clock::now_ms;
 pub use compaction::{CompactionConfig, CompactionReport};
 pub use config::{FlushPolicy, LogConfig};
 pub use partition::PartitionLog;
-pub(crate) use partition::now_ms;
 pub use read::FetchedBatches;
 
 // Named only by `internals` users: the crate itself never spells these types.
+#[cfg(feature = "internals")]
+pub use append::AppendInfo;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub use compaction::CRASH_AT as COMPACTION_CRASH_AT;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub use io::FaultInjection;
-#[cfg(feature = "internals")]
-pub use partition::AppendInfo;
 #[cfg(feature = "internals")]
 pub use read::{FetchedBatchIter, FetchedRecords};
 #[cfg(feature = "internals")]
