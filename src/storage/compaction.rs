@@ -31,7 +31,10 @@ use super::partition::PartitionLog;
 use super::recovery::{RecoveryReport, build_indexes};
 use super::segment::{self, Segment, file_name};
 use crate::error::{Error, Result};
-use crate::format::{Batch, RecordIn, encode_batch_with_offsets, encoded_batch_len_with_offsets};
+use crate::format::batch::{HEADER_LEN, LOG_OVERHEAD, MAGIC, seal_crc, write_header};
+use crate::format::{
+    Batch, BatchHeader, RecordIn, encode_batch_with_offsets, encoded_batch_len_with_offsets,
+};
 
 /// Test hook: when set to N (1-5), the process aborts at step N of the swap, so crash
 /// tests can hit every instant of it. Not part of the stable API.
@@ -191,7 +194,7 @@ fn clean_segment(
                 // it ended: after a crash, a segment ending before the next one starts
                 // then always means lost data, never compaction (Kafka's cleaner also
                 // retains empty batches).
-                out.extend_from_slice(&empty_batch(&h));
+                out.extend_from_slice(&empty_batch(&h)?);
             }
             continue;
         }
@@ -234,24 +237,18 @@ fn clean_segment(
 }
 
 /// A header-only batch with `h`'s offsets, timestamps and attributes and no records.
-fn empty_batch(h: &crate::format::BatchHeader) -> Vec<u8> {
-    use crate::format::batch::{HEADER_LEN, LOG_OVERHEAD};
-    let mut b = vec![0u8; HEADER_LEN];
-    b[0..8].copy_from_slice(&h.base_offset.to_be_bytes());
-    b[8..12].copy_from_slice(&((HEADER_LEN - LOG_OVERHEAD) as i32).to_be_bytes());
-    b[12..16].copy_from_slice(&h.partition_leader_epoch.to_be_bytes());
-    b[16] = crate::format::batch::MAGIC as u8;
-    b[21..23].copy_from_slice(&h.attributes.to_be_bytes());
-    b[23..27].copy_from_slice(&h.last_offset_delta.to_be_bytes());
-    b[27..35].copy_from_slice(&h.base_timestamp.to_be_bytes());
-    b[35..43].copy_from_slice(&h.max_timestamp.to_be_bytes());
-    b[43..51].copy_from_slice(&h.producer_id.to_be_bytes());
-    b[51..53].copy_from_slice(&h.producer_epoch.to_be_bytes());
-    b[53..57].copy_from_slice(&h.base_sequence.to_be_bytes());
-    b[57..61].copy_from_slice(&0i32.to_be_bytes());
-    let crc = crate::format::crc::crc32c(&b[21..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    b
+fn empty_batch(h: &BatchHeader) -> Result<[u8; HEADER_LEN]> {
+    let header = BatchHeader {
+        batch_length: (HEADER_LEN - LOG_OVERHEAD) as i32,
+        magic: MAGIC,
+        crc: 0,
+        records_count: 0,
+        ..*h
+    };
+    let mut b = [0u8; HEADER_LEN];
+    write_header(&mut b, &header);
+    seal_crc(&mut b)?;
+    Ok(b)
 }
 
 impl PartitionLog {
@@ -400,4 +397,71 @@ pub(crate) fn compact(
     // compaction gaps are never mistaken for lost data at recovery.
     log.advance_recovery_point(checkpoint)?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The encoder `empty_batch` had before the shared header writer, kept verbatim
+    /// (literal offsets) as the reference its output must match byte for byte.
+    fn empty_batch_before(h: &BatchHeader) -> Vec<u8> {
+        let mut b = vec![0u8; HEADER_LEN];
+        b[0..8].copy_from_slice(&h.base_offset.to_be_bytes());
+        b[8..12].copy_from_slice(&((HEADER_LEN - LOG_OVERHEAD) as i32).to_be_bytes());
+        b[12..16].copy_from_slice(&h.partition_leader_epoch.to_be_bytes());
+        b[16] = MAGIC as u8;
+        b[21..23].copy_from_slice(&h.attributes.to_be_bytes());
+        b[23..27].copy_from_slice(&h.last_offset_delta.to_be_bytes());
+        b[27..35].copy_from_slice(&h.base_timestamp.to_be_bytes());
+        b[35..43].copy_from_slice(&h.max_timestamp.to_be_bytes());
+        b[43..51].copy_from_slice(&h.producer_id.to_be_bytes());
+        b[51..53].copy_from_slice(&h.producer_epoch.to_be_bytes());
+        b[53..57].copy_from_slice(&h.base_sequence.to_be_bytes());
+        b[57..61].copy_from_slice(&0i32.to_be_bytes());
+        let crc = crate::format::crc::crc32c(&b[21..]);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+
+    proptest! {
+        /// The empty batch compaction keeps at a segment's end is byte-identical to
+        /// the one it wrote before, for any source header (its length, magic, CRC and
+        /// record count are the empty batch's own), and is a valid batch with the
+        /// source's offsets and timestamps and no records.
+        #[test]
+        fn empty_batch_is_byte_identical_to_before(
+            base_offset in 0i64..i64::MAX / 2,
+            batch_length in any::<i32>(),
+            partition_leader_epoch in any::<i32>(),
+            magic in any::<i8>(),
+            crc in any::<u32>(),
+            attributes in any::<i16>(),
+            last_offset_delta in 0i32..=i32::MAX,
+            base_timestamp in any::<i64>(),
+            max_timestamp in any::<i64>(),
+            producer_id in any::<i64>(),
+            producer_epoch in any::<i16>(),
+            base_sequence in any::<i32>(),
+            records_count in any::<i32>(),
+        ) {
+            let h = BatchHeader {
+                base_offset, batch_length, partition_leader_epoch, magic, crc, attributes,
+                last_offset_delta, base_timestamp, max_timestamp, producer_id,
+                producer_epoch, base_sequence, records_count,
+            };
+            let new = empty_batch(&h).unwrap();
+            prop_assert_eq!(&new[..], &empty_batch_before(&h)[..]);
+            let b = Batch::parse(&new).unwrap();
+            b.validate().unwrap();
+            let got = *b.header();
+            prop_assert_eq!(got.base_offset, base_offset);
+            prop_assert_eq!(got.last_offset(), h.last_offset());
+            prop_assert_eq!(got.max_timestamp, max_timestamp);
+            prop_assert_eq!(got.attributes, attributes);
+            prop_assert_eq!(got.records_count, 0);
+            prop_assert_eq!(b.records().count(), 0);
+        }
+    }
 }

@@ -30,7 +30,7 @@ mod segment;
 
 pub use background::Background;
 pub(crate) use clock::now_ms;
-pub use compaction::{CompactionConfig, CompactionReport};
+pub use compaction::CompactionConfig;
 pub use config::{FlushPolicy, LogConfig};
 pub use partition::PartitionLog;
 pub use read::FetchedBatches;
@@ -41,6 +41,8 @@ pub use append::AppendInfo;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub use compaction::CRASH_AT as COMPACTION_CRASH_AT;
+#[cfg(feature = "internals")]
+pub use compaction::CompactionReport;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub use io::FaultInjection;
