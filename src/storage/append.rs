@@ -164,8 +164,10 @@ impl PartitionLog {
         LogInner::roll(&self.inner, &mut w)
     }
 
-    /// Test hook: makes the next flush of this log fail with `error`, as a failing
-    /// disk would, to exercise poisoning. Not part of the stable API.
+    /// Test hook (feature `fault-injection`): makes the next flush of this log fail
+    /// with `error`, as a failing disk would, to exercise poisoning. Not part of the
+    /// stable API.
+    #[cfg(feature = "fault-injection")]
     #[doc(hidden)]
     pub fn inject_flush_error(&self, error: std::io::Error) {
         *self.inner.injected_flush_error.lock() = Some(error);
@@ -210,6 +212,7 @@ impl LogInner {
         self.check_poison()?;
         let end = self.log_end.load(Ordering::Acquire);
         let segs = Arc::clone(&self.segments.read());
+        #[cfg(feature = "fault-injection")]
         if let Some(e) = self.injected_flush_error.lock().take() {
             return Err(self.poison(&e));
         }

@@ -22,7 +22,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::checkpoint::{read_cleaner_checkpoint, write_atomic, write_cleaner_checkpoint};
 use super::config::LogConfig;
@@ -36,16 +35,24 @@ use crate::format::{
     Batch, BatchHeader, RecordIn, encode_batch_with_offsets, encoded_batch_len_with_offsets,
 };
 
-/// Test hook: when set to N (1-5), the process aborts at step N of the swap, so crash
-/// tests can hit every instant of it. Not part of the stable API.
+/// Test hook (feature `fault-injection`): when set to N (1-5), the process aborts at
+/// step N of the swap, so crash tests can hit every instant of it. Not part of the
+/// stable API.
+#[cfg(feature = "fault-injection")]
 #[doc(hidden)]
-pub static CRASH_AT: AtomicU32 = AtomicU32::new(0);
+pub static CRASH_AT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
+#[cfg(feature = "fault-injection")]
 fn crash_point(n: u32) {
-    if CRASH_AT.load(Ordering::Relaxed) == n {
+    if CRASH_AT.load(std::sync::atomic::Ordering::Relaxed) == n {
         std::process::abort();
     }
 }
+
+/// Without the `fault-injection` feature the swap has no crash points.
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+fn crash_point(_: u32) {}
 
 const MANIFEST: &str = "compaction.swap";
 const EXTS: [&str; 3] = ["log", "index", "timeindex"];

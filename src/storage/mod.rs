@@ -14,6 +14,8 @@ mod checkpoint;
 mod clock;
 mod compaction;
 mod config;
+#[cfg(feature = "fault-injection")]
+mod fault;
 mod index;
 pub(crate) mod io;
 mod mmap;
@@ -39,15 +41,18 @@ pub use read::FetchedBatches;
 #[cfg(feature = "internals")]
 pub use append::AppendInfo;
 #[cfg(feature = "internals")]
-#[doc(hidden)]
-pub use compaction::CRASH_AT as COMPACTION_CRASH_AT;
-#[cfg(feature = "internals")]
 pub use compaction::CompactionReport;
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub use io::FaultInjection;
 #[cfg(feature = "internals")]
 pub use read::{FetchedBatchIter, FetchedRecords};
 #[cfg(feature = "internals")]
 pub use recovery::RecoveryReport;
 pub use repair::PartitionRepair;
+
+// Test hooks, compiled only with the `fault-injection` feature (which implies
+// `internals`): an application build contains none of them.
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub use compaction::CRASH_AT as COMPACTION_CRASH_AT;
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub use fault::FaultInjection;

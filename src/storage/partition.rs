@@ -92,6 +92,7 @@ pub(super) struct LogInner {
     pub(super) poisoned: AtomicBool,
     pub(super) poison_reason: Mutex<Option<String>>,
     /// Fault injection for tests: the next flush fails with this error.
+    #[cfg(feature = "fault-injection")]
     pub(super) injected_flush_error: Mutex<Option<std::io::Error>>,
     /// Serialises retention, record deletion and compaction.
     pub(super) maintenance: Mutex<()>,
@@ -323,6 +324,7 @@ impl PartitionLog {
             flush_lock: Mutex::new(()),
             poisoned: AtomicBool::new(false),
             poison_reason: Mutex::new(None),
+            #[cfg(feature = "fault-injection")]
             injected_flush_error: Mutex::new(None),
             maintenance: Mutex::new(()),
             recovery_point: Mutex::new(recovery_point_now),
