@@ -20,7 +20,7 @@ mod index;
 pub(crate) mod io;
 mod mmap;
 mod notify;
-// `PartitionLog::open`, `roll`, `recovery_report` and other methods are called only by
+// `PartitionLog::open`, `recovery_report` and other methods are called only by
 // `internals` users (tests, benches, fuzz targets): without the feature they are dead.
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]
 mod partition;
