@@ -22,29 +22,39 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
+use super::checkpoint::{read_cleaner_checkpoint, write_atomic, write_cleaner_checkpoint};
 use super::config::LogConfig;
 use super::io as fs;
 use super::partition::PartitionLog;
 use super::recovery::{RecoveryReport, build_indexes};
 use super::segment::{self, Segment, file_name};
 use crate::error::{Error, Result};
-use crate::format::{Batch, RecordIn, encode_batch_with_offsets, encoded_batch_len_with_offsets};
+use crate::format::batch::{HEADER_LEN, LOG_OVERHEAD, MAGIC, seal_crc, write_header};
+use crate::format::{
+    Batch, BatchHeader, RecordIn, encode_batch_with_offsets, encoded_batch_len_with_offsets,
+};
 
-/// Test hook: when set to N (1-5), the process aborts at step N of the swap, so crash
-/// tests can hit every instant of it. Not part of the stable API.
+/// Test hook (feature `fault-injection`): when set to N (1-5), the process aborts at
+/// step N of the swap, so crash tests can hit every instant of it. Not part of the
+/// stable API.
+#[cfg(feature = "fault-injection")]
 #[doc(hidden)]
-pub static CRASH_AT: AtomicU32 = AtomicU32::new(0);
+pub static CRASH_AT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
+#[cfg(feature = "fault-injection")]
 fn crash_point(n: u32) {
-    if CRASH_AT.load(Ordering::Relaxed) == n {
+    if CRASH_AT.load(std::sync::atomic::Ordering::Relaxed) == n {
         std::process::abort();
     }
 }
 
+/// Without the `fault-injection` feature the swap has no crash points.
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+fn crash_point(_: u32) {}
+
 const MANIFEST: &str = "compaction.swap";
-const CHECKPOINT: &str = "cleaner-offset-checkpoint";
 const EXTS: [&str; 3] = ["log", "index", "timeindex"];
 
 /// Settings of a compaction pass (a topic's compaction configs).
@@ -76,23 +86,6 @@ pub struct CompactionReport {
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::io(path, e)
-}
-
-pub(crate) fn read_checkpoint(dir: &Path) -> Option<i64> {
-    fs::read_to_string(&dir.join(CHECKPOINT))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// Writes a small file crash-safely (temp, fsync, rename, directory fsync).
-pub(crate) fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> Result<()> {
-    let tmp = dir.join(format!("{name}.tmp"));
-    let path = dir.join(name);
-    fs::write_synced(&tmp, data).map_err(io(&tmp))?;
-    fs::rename(&tmp, &path).map_err(io(&path))?;
-    sync_dir(dir)
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
@@ -208,7 +201,7 @@ fn clean_segment(
                 // it ended: after a crash, a segment ending before the next one starts
                 // then always means lost data, never compaction (Kafka's cleaner also
                 // retains empty batches).
-                out.extend_from_slice(&empty_batch(&h));
+                out.extend_from_slice(&empty_batch(&h)?);
             }
             continue;
         }
@@ -251,24 +244,29 @@ fn clean_segment(
 }
 
 /// A header-only batch with `h`'s offsets, timestamps and attributes and no records.
-fn empty_batch(h: &crate::format::BatchHeader) -> Vec<u8> {
-    use crate::format::batch::{HEADER_LEN, LOG_OVERHEAD};
-    let mut b = vec![0u8; HEADER_LEN];
-    b[0..8].copy_from_slice(&h.base_offset.to_be_bytes());
-    b[8..12].copy_from_slice(&((HEADER_LEN - LOG_OVERHEAD) as i32).to_be_bytes());
-    b[12..16].copy_from_slice(&h.partition_leader_epoch.to_be_bytes());
-    b[16] = crate::format::batch::MAGIC as u8;
-    b[21..23].copy_from_slice(&h.attributes.to_be_bytes());
-    b[23..27].copy_from_slice(&h.last_offset_delta.to_be_bytes());
-    b[27..35].copy_from_slice(&h.base_timestamp.to_be_bytes());
-    b[35..43].copy_from_slice(&h.max_timestamp.to_be_bytes());
-    b[43..51].copy_from_slice(&h.producer_id.to_be_bytes());
-    b[51..53].copy_from_slice(&h.producer_epoch.to_be_bytes());
-    b[53..57].copy_from_slice(&h.base_sequence.to_be_bytes());
-    b[57..61].copy_from_slice(&0i32.to_be_bytes());
-    let crc = crate::format::crc::crc32c(&b[21..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    b
+fn empty_batch(h: &BatchHeader) -> Result<[u8; HEADER_LEN]> {
+    let header = BatchHeader {
+        batch_length: (HEADER_LEN - LOG_OVERHEAD) as i32,
+        magic: MAGIC,
+        crc: 0,
+        records_count: 0,
+        ..*h
+    };
+    let mut b = [0u8; HEADER_LEN];
+    write_header(&mut b, &header);
+    seal_crc(&mut b)?;
+    Ok(b)
+}
+
+impl PartitionLog {
+    /// One compaction pass (see [`CompactionConfig`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`]; [`Error::Corrupt`] when a sealed segment is damaged (nothing is
+    /// swapped in then).
+    pub fn compact(&self, config: &CompactionConfig, now_ms: i64) -> Result<CompactionReport> {
+        compact(self, config, now_ms)
+    }
 }
 
 /// One compaction pass over `log`; see the module docs.
@@ -294,7 +292,7 @@ pub(crate) fn compact(
     if cleanable.is_empty() {
         return Ok(report);
     }
-    let first_dirty = read_checkpoint(&dir).unwrap_or(i64::MIN);
+    let first_dirty = read_cleaner_checkpoint(&dir).unwrap_or(i64::MIN);
     let total: u64 = cleanable.iter().map(|s| s.size() as u64).sum();
     let dirty: u64 = cleanable
         .iter()
@@ -400,10 +398,77 @@ pub(crate) fn compact(
     let removed: Vec<i64> = group_members.iter().flatten().copied().collect();
     log.swap_segments(&removed, fresh);
     let checkpoint = cleanable.last().map_or(0, |s| s.next_offset());
-    write_atomic(&dir, CHECKPOINT, checkpoint.to_string().as_bytes())?;
+    write_cleaner_checkpoint(&dir, checkpoint)?;
     // Every segment below the cleaned range's end is durable now (rewritten and
     // fsynced, or already below the recovery point), so the point may move past them:
     // compaction gaps are never mistaken for lost data at recovery.
     log.advance_recovery_point(checkpoint)?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The encoder `empty_batch` had before the shared header writer, kept verbatim
+    /// (literal offsets) as the reference its output must match byte for byte.
+    fn empty_batch_before(h: &BatchHeader) -> Vec<u8> {
+        let mut b = vec![0u8; HEADER_LEN];
+        b[0..8].copy_from_slice(&h.base_offset.to_be_bytes());
+        b[8..12].copy_from_slice(&((HEADER_LEN - LOG_OVERHEAD) as i32).to_be_bytes());
+        b[12..16].copy_from_slice(&h.partition_leader_epoch.to_be_bytes());
+        b[16] = MAGIC as u8;
+        b[21..23].copy_from_slice(&h.attributes.to_be_bytes());
+        b[23..27].copy_from_slice(&h.last_offset_delta.to_be_bytes());
+        b[27..35].copy_from_slice(&h.base_timestamp.to_be_bytes());
+        b[35..43].copy_from_slice(&h.max_timestamp.to_be_bytes());
+        b[43..51].copy_from_slice(&h.producer_id.to_be_bytes());
+        b[51..53].copy_from_slice(&h.producer_epoch.to_be_bytes());
+        b[53..57].copy_from_slice(&h.base_sequence.to_be_bytes());
+        b[57..61].copy_from_slice(&0i32.to_be_bytes());
+        let crc = crate::format::crc::crc32c(&b[21..]);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+
+    proptest! {
+        /// The empty batch compaction keeps at a segment's end is byte-identical to
+        /// the one it wrote before, for any source header (its length, magic, CRC and
+        /// record count are the empty batch's own), and is a valid batch with the
+        /// source's offsets and timestamps and no records.
+        #[test]
+        fn empty_batch_is_byte_identical_to_before(
+            base_offset in 0i64..i64::MAX / 2,
+            batch_length in any::<i32>(),
+            partition_leader_epoch in any::<i32>(),
+            magic in any::<i8>(),
+            crc in any::<u32>(),
+            attributes in any::<i16>(),
+            last_offset_delta in 0i32..=i32::MAX,
+            base_timestamp in any::<i64>(),
+            max_timestamp in any::<i64>(),
+            producer_id in any::<i64>(),
+            producer_epoch in any::<i16>(),
+            base_sequence in any::<i32>(),
+            records_count in any::<i32>(),
+        ) {
+            let h = BatchHeader {
+                base_offset, batch_length, partition_leader_epoch, magic, crc, attributes,
+                last_offset_delta, base_timestamp, max_timestamp, producer_id,
+                producer_epoch, base_sequence, records_count,
+            };
+            let new = empty_batch(&h).unwrap();
+            prop_assert_eq!(&new[..], &empty_batch_before(&h)[..]);
+            let b = Batch::parse(&new).unwrap();
+            b.validate().unwrap();
+            let got = *b.header();
+            prop_assert_eq!(got.base_offset, base_offset);
+            prop_assert_eq!(got.last_offset(), h.last_offset());
+            prop_assert_eq!(got.max_timestamp, max_timestamp);
+            prop_assert_eq!(got.attributes, attributes);
+            prop_assert_eq!(got.records_count, 0);
+            prop_assert_eq!(b.records().count(), 0);
+        }
+    }
 }

@@ -1,5 +1,7 @@
 //! The crate's only `unsafe` code: shared memory maps of segment and index files, and
-//! the two system calls std does not wrap (`posix_fallocate`).
+//! the two system calls std does not wrap (`posix_fallocate`, and `clock_gettime` for
+//! [`clock`](super::clock)'s coarse clock). It is the lowest layer of storage: it uses
+//! only [`io`](super::io)'s fault check, nothing above it.
 //!
 //! Soundness is by construction, not by caller discipline. A [`MappedRegion`] is split
 //! by an atomic watermark, `committed`:
@@ -196,9 +198,10 @@ pub(crate) fn allocate(file: &File, len: u64) -> io::Result<()> {
     }
 }
 
-/// Wall-clock milliseconds from the coarse clock (CLOCK_REALTIME_COARSE: a few ns per
-/// read, resolution of a scheduler tick), for checks that do not need precision.
-pub(crate) fn coarse_now_ms() -> i64 {
+/// Wall-clock milliseconds from CLOCK_REALTIME_COARSE, or `None` when the call fails.
+/// Callers go through [`clock::coarse_now_ms`](super::clock::coarse_now_ms); the call
+/// lives here only because it needs `unsafe`.
+pub(crate) fn realtime_coarse_ms() -> Option<i64> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -207,14 +210,14 @@ pub(crate) fn coarse_now_ms() -> i64 {
     // live, writable local of the right type.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
     if rc != 0 {
-        return super::partition::now_ms();
+        return None;
     }
     #[allow(
         clippy::unnecessary_cast,
         reason = "time_t and c_long are 32-bit on some targets"
     )]
     let ms = ts.tv_sec as i64 * 1000 + ts.tv_nsec as i64 / 1_000_000;
-    ms
+    Some(ms)
 }
 
 #[cfg(test)]

@@ -8,40 +8,51 @@
 //! partition a live `Broker` holds and overwrite acknowledged records. Applications
 //! use the API at the crate root.
 
+mod append;
 mod background;
+mod checkpoint;
+mod clock;
 mod compaction;
 mod config;
+#[cfg(feature = "fault-injection")]
+mod fault;
 mod index;
 pub(crate) mod io;
 mod mmap;
 mod notify;
-// `PartitionLog::open`, `roll`, `recovery_report` and other methods are called only by
+// `PartitionLog::open`, `recovery_report` and other methods are called only by
 // `internals` users (tests, benches, fuzz targets): without the feature they are dead.
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]
 mod partition;
 mod read;
 mod recovery;
 mod repair;
+mod retention;
 mod segment;
 
 pub use background::Background;
-pub use compaction::{CompactionConfig, CompactionReport};
+pub(crate) use clock::now_ms;
+pub use compaction::CompactionConfig;
 pub use config::{FlushPolicy, LogConfig};
 pub use partition::PartitionLog;
-pub(crate) use partition::now_ms;
 pub use read::FetchedBatches;
 
 // Named only by `internals` users: the crate itself never spells these types.
 #[cfg(feature = "internals")]
-#[doc(hidden)]
-pub use compaction::CRASH_AT as COMPACTION_CRASH_AT;
+pub use append::AppendInfo;
 #[cfg(feature = "internals")]
-#[doc(hidden)]
-pub use io::FaultInjection;
-#[cfg(feature = "internals")]
-pub use partition::AppendInfo;
+pub use compaction::CompactionReport;
 #[cfg(feature = "internals")]
 pub use read::{FetchedBatchIter, FetchedRecords};
 #[cfg(feature = "internals")]
 pub use recovery::RecoveryReport;
 pub use repair::PartitionRepair;
+
+// Test hooks, compiled only with the `fault-injection` feature (which implies
+// `internals`): an application build contains none of them.
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub use compaction::CRASH_AT as COMPACTION_CRASH_AT;
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub use fault::FaultInjection;

@@ -1,10 +1,207 @@
-//! Zero-copy read results.
+//! Reading a partition: [`PartitionLog::read`] and `offset_for_timestamp`, their
+//! zero-copy results, and waiting for appends.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
+use crossbeam_utils::sync::{Parker, Unparker};
+
+use super::partition::PartitionLog;
 use super::segment::Segment;
 use crate::error::{Error, Result};
 use crate::format::{Batch, BatchRecords, RecordRef};
+
+static WAITER_IDS: AtomicU64 = AtomicU64::new(1);
+
+impl PartitionLog {
+    /// Reads batches starting with the one that holds `offset`, up to about
+    /// `max_bytes` (at least one whole batch, as Kafka's fetch), from one segment. The
+    /// result borrows the mapping (zero-copy) and keeps its segment alive even if
+    /// retention deletes the file meanwhile.
+    ///
+    /// Reading at the log end returns an empty result.
+    ///
+    /// # Errors
+    /// [`Error::OffsetOutOfRange`] outside `[log_start, log_end]`; [`Error::Corrupt`]
+    /// when a batch header on the way is damaged.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<FetchedBatches> {
+        let inner = &*self.inner;
+        let start = inner.log_start.load(Ordering::Acquire);
+        let end = inner.log_end.load(Ordering::Acquire);
+        if offset < start || offset > end {
+            return Err(Error::OffsetOutOfRange {
+                partition: inner.name.clone(),
+                offset,
+                log_start: start,
+                log_end: end,
+            });
+        }
+        let segs = self.segments();
+        if offset == end {
+            return Ok(FetchedBatches::empty(offset));
+        }
+        let first = segs
+            .partition_point(|s| s.base_offset <= offset)
+            .saturating_sub(1);
+        for (i, seg) in segs.iter().enumerate().skip(first) {
+            // A sealed segment's batches end before the next segment begins.
+            let ceiling = segs.get(i + 1).map_or(i64::MAX, |n| n.base_offset);
+            let bytes = seg.log.bytes();
+            let Some(pos) = seg.position_of(bytes, offset)? else {
+                continue;
+            };
+            let mut stop = pos;
+            let mut next = offset;
+            let mut prev_last = None;
+            while stop < bytes.len() && (stop == pos || stop - pos < max_bytes) {
+                let h = seg.header_at(bytes, stop)?;
+                seg.check_order(stop, &h, prev_last)?;
+                // A batch appended after `end` was loaded may already be in the
+                // segment: stay below the end this read started from, so a reader
+                // never moves past what log_end_offset() reports. Appends are dense,
+                // so such a batch starts exactly at `end`; one starting past it (or
+                // the first batch, which must hold `offset < end`) is damaged.
+                if h.base_offset > end
+                    || (stop == pos && h.base_offset >= end)
+                    || h.last_offset() >= ceiling
+                {
+                    return Err(Error::corrupt(
+                        &seg.log_path,
+                        stop as u64,
+                        format!(
+                            "batch offsets {}..={} are past the log end {end} or the next segment",
+                            h.base_offset,
+                            h.last_offset()
+                        ),
+                    ));
+                }
+                if stop + h.total_len() > bytes.len() {
+                    // Only whole batches are ever published: one that runs past them
+                    // has a damaged length (outside the CRC, as in Kafka).
+                    if stop == pos {
+                        return Err(Error::corrupt(
+                            &seg.log_path,
+                            stop as u64,
+                            format!(
+                                "batch of {} bytes runs past the segment's {} bytes",
+                                h.total_len(),
+                                bytes.len()
+                            ),
+                        ));
+                    }
+                    break;
+                }
+                if h.base_offset >= end {
+                    break;
+                }
+                prev_last = Some(h.last_offset());
+                if stop > pos && stop + h.total_len() - pos > max_bytes {
+                    break;
+                }
+                stop += h.total_len();
+                next = h.next_offset();
+            }
+            return Ok(FetchedBatches::new(
+                Arc::clone(seg),
+                pos,
+                stop,
+                offset,
+                next,
+            ));
+        }
+        Ok(FetchedBatches::empty(offset))
+    }
+
+    /// The earliest offset whose record timestamp is `>= timestamp`, with that
+    /// timestamp (Kafka's `offsetsForTimes`), through the time index; `None` when every
+    /// record is older.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] when a batch on the way is damaged.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
+        let start = self.log_start_offset();
+        let end = self.log_end_offset();
+        for seg in self.segments().iter() {
+            if seg.max_timestamp() < timestamp {
+                continue;
+            }
+            let bytes = seg.log.bytes();
+            let mut pos = seg.search_start_for_timestamp(bytes, timestamp)?;
+            let mut prev_last = None;
+            while pos < bytes.len() {
+                let h = seg.header_at(bytes, pos)?;
+                seg.check_order(pos, &h, prev_last)?;
+                if h.base_offset >= end {
+                    // Appended after `end` was loaded (dense appends start exactly at
+                    // `end`), or damaged.
+                    if h.base_offset > end {
+                        return Err(Error::corrupt(
+                            &seg.log_path,
+                            pos as u64,
+                            format!(
+                                "batch base offset {} is past the log end {end}",
+                                h.base_offset
+                            ),
+                        ));
+                    }
+                    return Ok(None);
+                }
+                prev_last = Some(h.last_offset());
+                if h.max_timestamp >= timestamp && !h.is_control() && h.last_offset() >= start {
+                    let batch = Batch::parse(&bytes[pos..])
+                        .map_err(|e| Error::corrupt(&seg.log_path, pos as u64, e.to_string()))?;
+                    for r in batch.records() {
+                        let r = r.map_err(|e| {
+                            Error::corrupt(&seg.log_path, pos as u64, e.to_string())
+                        })?;
+                        if r.timestamp() >= timestamp && r.offset() >= start {
+                            return Ok(Some((r.offset(), r.timestamp())));
+                        }
+                    }
+                }
+                pos += h.total_len();
+            }
+        }
+        Ok(None)
+    }
+
+    /// Blocks until the log end passes `offset` or `timeout` elapses; true if it did.
+    /// Wakes within microseconds of the append (no sleep-polling).
+    // Called only by `internals` users: consumers wait through `register_waiter`.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
+    pub fn wait_for(&self, offset: i64, timeout: Duration) -> bool {
+        if self.log_end_offset() > offset {
+            return true;
+        }
+        let parker = Parker::new();
+        let id = self.register_waiter(parker.unparker());
+        let deadline = std::time::Instant::now() + timeout;
+        let ok = loop {
+            if self.log_end_offset() > offset {
+                break true;
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                break false;
+            }
+            parker.park_timeout(deadline - now);
+        };
+        self.unregister_waiter(id);
+        ok
+    }
+
+    /// Registers a thread to unpark on every append; returns the id to unregister.
+    pub(crate) fn register_waiter(&self, unparker: &Unparker) -> u64 {
+        let id = WAITER_IDS.fetch_add(1, Ordering::Relaxed);
+        self.inner.waiters.register(id, unparker);
+        id
+    }
+
+    pub(crate) fn unregister_waiter(&self, id: u64) {
+        self.inner.waiters.unregister(id);
+    }
+}
 
 /// Batches read from one segment, borrowed from its mapping without copying. Holding
 /// this keeps the segment's mapping alive, even after retention deletes its file.

@@ -15,7 +15,9 @@ use super::config::LogConfig;
 use super::index::{OFFSET_ENTRY, TIME_ENTRY, decode_offset_entry, decode_time_entry};
 use super::io as fs;
 use super::mmap::MappedRegion;
-use super::segment::{Restored, peek_header, valid_offset_entries, valid_time_entries};
+use super::segment::{
+    self, Restored, Segment, peek_header, valid_offset_entries, valid_time_entries,
+};
 use crate::error::{Error, Result};
 use crate::format::Batch;
 use crate::format::batch::HEADER_LEN;
@@ -733,4 +735,35 @@ pub(crate) fn check_damage_is_tail(dir: &Path, bases: &[i64], first: usize) -> R
         };
     }
     Ok(())
+}
+
+/// Whether segment `base` is the leftover of a roll that failed half-way (its files
+/// created, then an error, then their removal failed too) while the previous segment
+/// went on taking appends: it starts below the previous segment's end and holds no
+/// batch. Any other overlap is corruption, reported by `open`.
+pub(crate) fn is_failed_roll(dir: &Path, before: &[Arc<Segment>], base: i64) -> Result<bool> {
+    let Some(prev) = before.last() else {
+        return Ok(false);
+    };
+    if base >= prev.next_offset() {
+        return Ok(false);
+    }
+    // The record appended after the failed roll starts exactly at the leftover's base;
+    // without one there, the predecessor's end is what is wrong (a damaged base
+    // offset), not this segment.
+    let pb = prev.log.bytes();
+    let starts_there = matches!(prev.position_of(pb, base), Ok(Some(pos))
+        if segment::peek_header(pb, pos).is_some_and(|h| h.base_offset == base));
+    if !starts_there {
+        return Ok(false);
+    }
+    let path = dir.join(segment::file_name(base, "log"));
+    let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    Ok(bytes.iter().all(|&b| b == 0))
+}
+
+/// Whether segment `seg` looks like a genuine next segment: empty, or its first batch
+/// starts at its base offset (a misplaced copy of another segment does not).
+pub(crate) fn starts_at_its_base(seg: &Segment) -> bool {
+    segment::peek_header(seg.log.bytes(), 0).is_none_or(|h| h.base_offset == seg.base_offset)
 }

@@ -46,8 +46,8 @@ fn err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 /// [`Error::Io`] when a file cannot be read, copied, moved or cut.
 pub(crate) fn repair_partition(dir: &Path, quarantine: &Path) -> Result<Option<PartitionRepair>> {
     super::compaction::recover(dir)?;
-    let bases = super::partition::list_segments(dir)?;
-    let log_start = super::partition::read_log_start(dir)?.unwrap_or(i64::MIN);
+    let bases = super::segment::list_segments(dir)?;
+    let log_start = super::checkpoint::read_log_start(dir)?.unwrap_or(i64::MIN);
     let mut expected = i64::MIN;
     let mut cut = None;
     for (i, &base) in bases.iter().enumerate() {

@@ -615,3 +615,40 @@ pub(crate) fn peek_header(bytes: &[u8], pos: usize) -> Option<BatchHeader> {
 }
 
 pub(crate) use index::{valid_offset_entries, valid_time_entries};
+
+/// Removes the three files of segment `base`; missing ones are fine.
+pub(crate) fn remove_segment_files(dir: &Path, base: i64) -> Result<()> {
+    for ext in ["log", "index", "timeindex"] {
+        let p = dir.join(file_name(base, ext));
+        match io::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&p, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Base offsets of the `.log` files in `dir`, sorted; removes leftovers of interrupted
+/// index rebuilds.
+pub(crate) fn list_segments(dir: &Path) -> Result<Vec<i64>> {
+    let mut bases = Vec::new();
+    for entry in io::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(".tmp") {
+            let _ = io::remove_file(&entry.path());
+            continue;
+        }
+        if let Some(stem) = name.strip_suffix(".log")
+            && stem.len() == 20
+            && stem.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(base) = stem.parse::<i64>()
+        {
+            bases.push(base);
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
