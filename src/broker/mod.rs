@@ -4,6 +4,7 @@
 mod group_append;
 mod maintenance;
 pub(crate) mod meta;
+mod public_api;
 mod repair;
 
 pub use maintenance::MaintenanceReport;
