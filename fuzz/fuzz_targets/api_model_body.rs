@@ -7,77 +7,15 @@
 //! Byte 0 picks the config (segment size, index interval, timestamp type, message size
 //! limit); then each operation is one byte (low 3 bits: which) and its arguments.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use brooklet::Error;
 use brooklet::format::{Header, RecordIn, TimestampType, encoded_batch_len};
-use brooklet::storage::{Background, LogConfig, PartitionLog};
+use brooklet::storage::{LogConfig, PartitionLog};
+
+#[path = "common.rs"]
+mod common;
+use common::{Input, Scratch, background};
 
 const MAX_OPS: usize = 64;
-
-fn background() -> &'static Background {
-    static BG: OnceLock<Background> = OnceLock::new();
-    BG.get_or_init(|| Background::new("fuzz-api-model").expect("background thread"))
-}
-
-/// A scratch directory, removed on drop (on tmpfs when there is one).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(what: &str) -> Scratch {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let shm = Path::new("/dev/shm");
-        let root = if shm.is_dir() {
-            shm.to_path_buf()
-        } else {
-            std::env::temp_dir()
-        };
-        let dir = root.join(format!(
-            "brooklet-fuzz-{what}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Reads the input front to back; past its end everything is zero.
-struct Input<'a>(&'a [u8]);
-
-impl Input<'_> {
-    fn u8(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
-        }
-    }
-    fn u16(&mut self) -> u16 {
-        u16::from_be_bytes([self.u8(), self.u8()])
-    }
-    fn i64(&mut self) -> i64 {
-        let mut b = [0u8; 8];
-        for x in &mut b {
-            *x = self.u8();
-        }
-        i64::from_be_bytes(b)
-    }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 struct Rec {
@@ -135,7 +73,8 @@ pub fn run(data: &[u8]) {
     };
     let scratch = Scratch::new("api-model");
     let path = scratch.0.join("model-0");
-    let mut log = PartitionLog::open_with(&path, cfg.clone(), background()).unwrap();
+    let mut log =
+        PartitionLog::open_with(&path, cfg.clone(), background("fuzz-api-model")).unwrap();
     let mut m = Model {
         recs: Vec::new(),
         start: 0,
@@ -160,7 +99,8 @@ pub fn run(data: &[u8]) {
             6 => {
                 log.close().unwrap();
                 drop(log);
-                log = PartitionLog::open_with(&path, cfg.clone(), background()).unwrap();
+                log = PartitionLog::open_with(&path, cfg.clone(), background("fuzz-api-model"))
+                    .unwrap();
                 let rep = log.recovery_report();
                 assert!(rep.clean_shutdown, "{rep:?}");
                 assert_eq!(rep.truncated_bytes, 0, "{rep:?}");
