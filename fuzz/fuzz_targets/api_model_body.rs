@@ -11,9 +11,7 @@ use brooklet::Error;
 use brooklet::format::{Header, RecordIn, TimestampType, encoded_batch_len};
 use brooklet::storage::{LogConfig, PartitionLog};
 
-#[path = "common.rs"]
-mod common;
-use common::{Input, Scratch, background};
+use crate::common::{Input, Scratch, background};
 
 const MAX_OPS: usize = 64;
 
@@ -73,8 +71,7 @@ pub fn run(data: &[u8]) {
     };
     let scratch = Scratch::new("api-model");
     let path = scratch.0.join("model-0");
-    let mut log =
-        PartitionLog::open_with(&path, cfg.clone(), background("fuzz-api-model")).unwrap();
+    let mut log = PartitionLog::open_with(&path, cfg.clone(), background()).unwrap();
     let mut m = Model {
         recs: Vec::new(),
         start: 0,
@@ -99,8 +96,7 @@ pub fn run(data: &[u8]) {
             6 => {
                 log.close().unwrap();
                 drop(log);
-                log = PartitionLog::open_with(&path, cfg.clone(), background("fuzz-api-model"))
-                    .unwrap();
+                log = PartitionLog::open_with(&path, cfg.clone(), background()).unwrap();
                 let rep = log.recovery_report();
                 assert!(rep.clean_shutdown, "{rep:?}");
                 assert_eq!(rep.truncated_bytes, 0, "{rep:?}");

@@ -1,8 +1,8 @@
-//! Setup the fuzz target bodies share: a scratch directory and the storage layer's
-//! background thread, and a reader over the fuzz input. Each body includes it with
-//! `#[path = "common.rs"] mod common;`, so it works the same when `tests/fuzz_corpus.rs`
-//! `#[path]`-includes the bodies.
-// Each body compiles its own copy and uses part of it.
+//! Setup the fuzz target bodies share: a scratch directory, the storage layer's
+//! background thread, and a reader over the fuzz input. Bodies name it
+//! `crate::common`: each fuzz target declares `#[path = "common.rs"] mod common;` next
+//! to its body, and so does `tests/fuzz_corpus.rs`, which includes every body.
+// Each fuzz target uses part of it.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -11,11 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use brooklet::storage::Background;
 
-/// The background thread of every log a body opens, started on first use and named
-/// `name` (one per body: each includes its own copy of this module).
-pub fn background(name: &str) -> &'static Background {
+/// The background thread of every log the bodies open, started on first use.
+pub fn background() -> &'static Background {
     static BG: OnceLock<Background> = OnceLock::new();
-    BG.get_or_init(|| Background::new(name).expect("background thread"))
+    BG.get_or_init(|| Background::new("fuzz-background").expect("background thread"))
 }
 
 /// A scratch directory, removed on drop (on tmpfs when there is one).

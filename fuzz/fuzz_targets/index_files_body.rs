@@ -31,9 +31,7 @@ use brooklet::Error;
 use brooklet::format::RecordIn;
 use brooklet::storage::{LogConfig, PartitionLog};
 
-#[path = "common.rs"]
-mod common;
-use common::{Scratch, background};
+use crate::common::{Scratch, background};
 
 const SEGMENT_BYTES: u64 = 64 * 1024;
 
@@ -181,8 +179,7 @@ pub fn run(data: &[u8]) {
     };
     let mut model: Vec<Rec> = Vec::new();
     {
-        let log =
-            PartitionLog::open_with(&dir, cfg.clone(), background("fuzz-index-files")).unwrap();
+        let log = PartitionLog::open_with(&dir, cfg.clone(), background()).unwrap();
         for (i, batch) in plan.iter().enumerate() {
             if rolls.contains(&i) {
                 log.roll().unwrap();
@@ -220,7 +217,7 @@ pub fn run(data: &[u8]) {
         let _ = std::fs::remove_file(dir.join(".clean-shutdown"));
     }
 
-    let log = match PartitionLog::open_with(&dir, cfg.clone(), background("fuzz-index-files")) {
+    let log = match PartitionLog::open_with(&dir, cfg.clone(), background()) {
         Ok(log) => log,
         Err(e) => panic!("open with an intact .log and edited index files: {e}"),
     };
@@ -242,7 +239,7 @@ pub fn run(data: &[u8]) {
     model.push(rec);
     log.close().unwrap();
     drop(log);
-    let log = match PartitionLog::open_with(&dir, cfg, background("fuzz-index-files")) {
+    let log = match PartitionLog::open_with(&dir, cfg, background()) {
         Ok(log) => log,
         Err(e) => panic!("clean reopen after an append: {e}"),
     };

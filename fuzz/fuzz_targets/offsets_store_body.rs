@@ -43,9 +43,7 @@ use brooklet::{
     TopicPartition,
 };
 
-#[path = "common.rs"]
-mod common;
-use common::{Input, Scratch};
+use crate::common::{Input, Scratch};
 
 const MAX_OPS: usize = 64;
 const OFFSETS: &str = "__consumer_offsets";

@@ -23,9 +23,7 @@ use brooklet::Error;
 use brooklet::format::RecordIn;
 use brooklet::storage::{LogConfig, PartitionLog};
 
-#[path = "common.rs"]
-mod common;
-use common::{Scratch, background};
+use crate::common::{Scratch, background};
 
 const SEGMENT_BYTES: usize = 64 * 1024;
 const ACTIVE_BASE: i64 = 1_000_000;
@@ -78,7 +76,7 @@ pub fn run(data: &[u8]) {
         std::fs::write(dir.join(".clean-shutdown"), b"").unwrap();
     }
 
-    let log = match PartitionLog::open_with(&dir, cfg.clone(), background("fuzz-recovery")) {
+    let log = match PartitionLog::open_with(&dir, cfg.clone(), background()) {
         Ok(log) => log,
         Err(e) => {
             // Any typed error will do; its message must render.
@@ -117,8 +115,7 @@ pub fn run(data: &[u8]) {
     assert_eq!(info.base_offset, end, "append after recovery");
     log.close().expect("close after recovery");
     drop(log);
-    let log =
-        PartitionLog::open_with(&dir, cfg, background("fuzz-recovery")).expect("clean reopen");
+    let log = PartitionLog::open_with(&dir, cfg, background()).expect("clean reopen");
     assert_eq!(
         log.log_end_offset(),
         end + 1,
