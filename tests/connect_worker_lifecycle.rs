@@ -162,7 +162,7 @@ fn pause_resume_stop_restart_and_status() {
     w.close();
     let lines = std::fs::read_to_string(&out).unwrap();
     let mut lines: Vec<&str> = lines.lines().collect();
-    lines.sort();
+    lines.sort_unstable();
     assert_eq!(lines, ["a1", "a2", "a3", "a4", "b1", "b2"]);
 }
 

@@ -749,9 +749,8 @@ fn run_worker(shared: &Arc<Shared>, id: usize) -> Result<()> {
         if last_commit.elapsed() >= cfg.commit_interval {
             last_commit = Instant::now();
             match commit(shared, &mut consumer, &tasks) {
-                Ok(())
-                | Err(Error::StaleGeneration { .. })
-                | Err(Error::RebalanceInProgress { .. }) => {}
+                Ok(()) | Err(Error::StaleGeneration { .. } | Error::RebalanceInProgress { .. }) => {
+                }
                 Err(e) => return Err(e),
             }
         }
