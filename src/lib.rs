@@ -44,7 +44,6 @@
 //! # Ok::<(), brooklet::Error>(())
 //! ```
 #![deny(missing_docs)]
-#![deny(unsafe_code)]
 // A type that shows in a public signature but cannot be named (one from the private
 // `format` or `storage` modules) is a leak of the internals: re-export it or hide the
 // item. The lint only sees it in builds without the `internals` feature.

@@ -55,6 +55,21 @@ impl DefaultPartitioner {
         }
     }
 
+    /// The partition Kafka's default partitioner picks for a record with this key:
+    /// `(murmur2(key) & 0x7fffffff) % partitions` (Kafka's
+    /// `BuiltInPartitioner.partitionForKey`), the same as [`Partitioner::partition`]
+    /// of a `DefaultPartitioner` for a keyed record. For code that routes records
+    /// itself and must agree with Kafka's clients; `partitions` 0 yields 0.
+    ///
+    /// ```
+    /// use brooklet::DefaultPartitioner;
+    /// // Kafka: murmur2("21") = -973932308, so 1173551340 % 7.
+    /// assert_eq!(DefaultPartitioner::partition_for_key(b"21", 7), 1173551340 % 7);
+    /// ```
+    pub fn partition_for_key(key: &[u8], partitions: u32) -> u32 {
+        partition_for_key(key, partitions)
+    }
+
     fn random(&self) -> u64 {
         // xorshift64*; contention only costs a retry.
         let mut x = self.rng.load(Ordering::Relaxed);

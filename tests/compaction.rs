@@ -6,12 +6,15 @@
 //! yields the latest value of every key.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use brooklet::format::RecordIn;
 use brooklet::storage::{CompactionConfig, LogConfig, PartitionLog};
 use proptest::prelude::*;
+
+mod support;
+use support::this_test_again;
 
 fn config() -> LogConfig {
     LogConfig {
@@ -195,18 +198,15 @@ fn crash_during_compaction_keeps_every_latest_value() {
                 log.roll().unwrap();
                 m
             };
-            let mut child = Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "crash_during_compaction_keeps_every_latest_value",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env(CHILD, format!("{}|{point}", path.display()))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
+            let mut child = this_test_again(
+                "crash_during_compaction_keeps_every_latest_value",
+                CHILD,
+                format!("{}|{point}", path.display()),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
             if point == 0 {
                 std::thread::sleep(Duration::from_millis(5 + (round as u64 * 37) % 60));
                 child.kill().unwrap();

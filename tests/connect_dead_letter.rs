@@ -4,40 +4,16 @@
 //! `none` the task stops at it, and its group commits nothing past it.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use brooklet::connect::{
     ConnectorConfig, ErrorTolerance, FileFormat, FileSink, FileSource, TaskState, Worker,
     transforms,
 };
-use brooklet::{
-    Broker, ConsumerConfig, OwnedConsumerRecord, ProducerRecord, TopicConfig, TopicPartition,
-};
+use brooklet::{Broker, OwnedConsumerRecord, ProducerRecord, TopicConfig};
 
-fn wait(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn read_all(b: &Broker, topic: &str) -> Vec<OwnedConsumerRecord> {
-    let tps: Vec<TopicPartition> = (0..b.partition_count(topic).unwrap())
-        .map(|p| TopicPartition::new(topic, p))
-        .collect();
-    let mut c = b.consumer(ConsumerConfig::new());
-    c.assign(&tps).unwrap();
-    c.seek_to_beginning(&[]).unwrap();
-    let mut out = Vec::new();
-    loop {
-        let r = c.poll(Duration::ZERO).unwrap();
-        if r.is_empty() {
-            return out;
-        }
-        out.extend(r.iter().map(|r| r.to_owned()));
-    }
-}
+mod support;
+use support::{read_topic, wait};
 
 fn header<'a>(r: &'a OwnedConsumerRecord, key: &str) -> Option<&'a str> {
     r.headers
@@ -106,7 +82,7 @@ fn bad_sink_records_go_to_the_dead_letter_topic_and_the_sink_keeps_going() {
     assert_eq!(status.tasks[0].skipped, 2, "{status:?}");
     assert_eq!(status.tasks[0].state, TaskState::Running);
 
-    let dead = read_all(&b, "orders-dlq");
+    let dead = read_topic(&b, "orders-dlq");
     assert_eq!(dead.len(), 2);
     let by_offset: BTreeMap<&str, &OwnedConsumerRecord> = dead
         .iter()
@@ -193,18 +169,20 @@ fn bad_lines_of_a_json_lines_file_go_to_the_dead_letter_topic() {
             .dead_letter_topic("events-dlq"),
     )
     .unwrap();
-    wait("the good lines", || read_all(&b, "events").len() == 2);
-    wait("the dead letter", || read_all(&b, "events-dlq").len() == 1);
+    wait("the good lines", || read_topic(&b, "events").len() == 2);
+    wait("the dead letter", || {
+        read_topic(&b, "events-dlq").len() == 1
+    });
     // The offset moved past the bad line, so a restart does not meet it again.
     w.restart("events-in").unwrap();
     std::thread::sleep(Duration::from_millis(200));
     w.close();
-    let good: Vec<Vec<u8>> = read_all(&b, "events")
+    let good: Vec<Vec<u8>> = read_topic(&b, "events")
         .into_iter()
         .filter_map(|r| r.value)
         .collect();
     assert_eq!(good, [b"{\"a\":1}".to_vec(), b"{\"a\":2}".to_vec()]);
-    let dead = read_all(&b, "events-dlq");
+    let dead = read_topic(&b, "events-dlq");
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].value.as_deref(), Some(&b"not json"[..]));
     assert_eq!(

@@ -6,11 +6,14 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use brooklet::connect::{ConnectorConfig, FileSource, Worker, transforms};
 use brooklet::{Broker, ConsumerConfig, TopicConfig, TopicPartition};
+
+mod support;
+use support::this_test_again;
 
 const CHILD: &str = "BROOKLET_CONNECT_CRASH_CHILD";
 const PARTITIONS: u32 = 3;
@@ -91,18 +94,15 @@ fn killed_file_source_writes_every_line_once() {
     let mut written = n / 2;
     let per_kill = (n - written) / kills;
     for k in 0..kills {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "killed_file_source_writes_every_line_once",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD, dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = this_test_again(
+            "killed_file_source_writes_every_line_once",
+            CHILD,
+            dir.path(),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
         for _ in 0..4 {
             append(&input, written, written + per_kill / 4);
             written += per_kill / 4;

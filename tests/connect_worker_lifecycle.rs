@@ -5,7 +5,7 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use brooklet::connect::{
     ConnectorConfig, ConnectorKind, ConnectorState, FileSink, FileSource, StdinSource, StdoutSink,
@@ -13,13 +13,8 @@ use brooklet::connect::{
 };
 use brooklet::{Broker, Error, TopicConfig};
 
-fn wait(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
+mod support;
+use support::wait;
 
 fn append(path: &std::path::Path, text: &str) {
     std::fs::OpenOptions::new()
@@ -167,7 +162,7 @@ fn pause_resume_stop_restart_and_status() {
     w.close();
     let lines = std::fs::read_to_string(&out).unwrap();
     let mut lines: Vec<&str> = lines.lines().collect();
-    lines.sort();
+    lines.sort_unstable();
     assert_eq!(lines, ["a1", "a2", "a3", "a4", "b1", "b2"]);
 }
 

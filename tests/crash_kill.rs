@@ -17,11 +17,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Stdio};
 use std::time::{Duration, Instant};
 
 use brooklet::format::murmur2::partition_for_key;
 use brooklet::{Broker, Error, FlushPolicy, ProducerRecord, TopicConfig};
+
+mod support;
+use support::{SplitMix64, this_test_again};
 
 /// Selects the child role; holds `<role> <dir> <generation>`.
 const CHILD: &str = "BROOKLET_CRASH_KILL_CHILD";
@@ -44,36 +47,6 @@ fn topic_config(partitions: u32) -> TopicConfig {
 
 fn stress() -> bool {
     std::env::var_os("BROOKLET_STRESS").is_some_and(|v| v != "0")
-}
-
-/// splitmix64: a seeded generator, so a failure can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn seeded() -> (Rng, u64) {
-        let seed = std::env::var("BROOKLET_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64)
-                    ^ u64::from(std::process::id())
-            });
-        (Rng(seed), seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -285,13 +258,15 @@ fn run_and_kill(
     acks: u64,
     delay: Duration,
 ) -> Run {
-    let mut c: Child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(CHILD, format!("{role} {generation} {}", dir.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut c: Child = this_test_again(
+        test,
+        CHILD,
+        format!("{role} {generation} {}", dir.display()),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     let mut out = BufReader::new(c.stdout.take().unwrap());
     let mut lines = Vec::new();
     let mut seen = 0;
@@ -607,7 +582,7 @@ fn crash_dir_root() -> tempfile::TempDir {
 /// A fresh directory every `kills_per_dir` kills keeps each full check cheap.
 fn kill_loop(test: &str, role: &str, kills: u64, kills_per_dir: u64, max_acks: u64) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let (mut rng, seed) = Rng::seeded();
+    let (mut rng, seed) = SplitMix64::from_env_or_clock();
     eprintln!("{test}: seed {seed} (replay with BROOKLET_SEED={seed})");
     let root = crash_dir_root();
     let started = Instant::now();
@@ -624,12 +599,12 @@ fn kill_loop(test: &str, role: &str, kills: u64, kills_per_dir: u64, max_acks: u
         }
         // Mostly kills during steady production (a roll every ~50 records); some right
         // at start-up, during open and recovery.
-        let acks = match rng.below(10) {
+        let acks = match rng.below_u64(10) {
             0 => 0,
-            1..=2 => rng.below(10),
-            _ => rng.below(max_acks),
+            1..=2 => rng.below_u64(10),
+            _ => rng.below_u64(max_acks),
         };
-        let delay = Duration::from_nanos(rng.below(1_000_000));
+        let delay = Duration::from_nanos(rng.below_u64(1_000_000));
         let t = Instant::now();
         let run = run_and_kill(test, role, k, &dir, acks, delay);
         totals.child_ms += t.elapsed().as_secs_f64() * 1e3;
@@ -641,7 +616,7 @@ fn kill_loop(test: &str, role: &str, kills: u64, kills_per_dir: u64, max_acks: u
         // Leave one crash in three unchecked: the next child then recovers it itself (and
         // may be killed while doing so). The last kill of a directory is always checked.
         let last_of_dir = k % kills_per_dir == kills_per_dir - 1 || k == kills - 1;
-        if last_of_dir || rng.below(3) != 0 {
+        if last_of_dir || rng.below_u64(3) != 0 {
             check(&dir, &mut model, &mut totals);
         }
     }

@@ -7,6 +7,8 @@
 mod api_model_body;
 #[path = "../fuzz/fuzz_targets/batch_decode_body.rs"]
 mod batch_decode_body;
+#[path = "../fuzz/fuzz_targets/common.rs"]
+mod common;
 #[path = "../fuzz/fuzz_targets/index_files_body.rs"]
 mod index_files_body;
 #[path = "../fuzz/fuzz_targets/offsets_store_body.rs"]

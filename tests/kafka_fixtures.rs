@@ -9,18 +9,13 @@ use std::path::{Path, PathBuf};
 use brooklet::format::murmur2::{murmur2, partition_for_key};
 use brooklet::format::{Batch, TimestampType};
 
+mod support;
+use support::unhex;
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len().is_multiple_of(2), "odd-length hex {s:?}");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or_else(|e| panic!("{s:?}: {e}")))
-        .collect()
 }
 
 // ---------------------------------------------------------------------------

@@ -13,6 +13,9 @@ use brooklet::{
     TopicConfig, TopicPartition,
 };
 
+mod support;
+use support::read_partition;
+
 const GROUP: &str = "billing";
 
 fn consumer(b: &Broker) -> brooklet::Consumer {
@@ -33,20 +36,12 @@ fn value(r: &brooklet::ConsumerRecord<'_>) -> String {
     String::from_utf8(r.value().unwrap().to_vec()).unwrap()
 }
 
-/// Every value of a topic-partition, in order.
-fn log_values(b: &Broker, topic: &str, p: u32) -> Vec<String> {
-    let tp = TopicPartition::new(topic, p);
-    let mut c = b.consumer(ConsumerConfig::new().max_poll_records(5000));
-    c.assign(std::slice::from_ref(&tp)).unwrap();
-    c.seek_to_beginning(&[]).unwrap();
-    let mut out = Vec::new();
-    loop {
-        let r = c.poll(Duration::ZERO).unwrap();
-        if r.is_empty() {
-            return out;
-        }
-        out.extend(r.iter().map(|r| value(&r)));
-    }
+/// The values of `records`, in order.
+fn values(records: &[brooklet::OwnedConsumerRecord]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| String::from_utf8(r.value.clone().unwrap()).unwrap())
+        .collect()
 }
 
 fn wait_caught_up(m: &Mirror, partitions: usize) {
@@ -203,10 +198,10 @@ fn a_group_moved_to_the_mirror_neither_skips_nor_repeats_committed_records() {
     for (topic, parts) in [("accounts", 2u32), ("payments", 3)] {
         for p in 0..parts {
             let k = (topic.to_string(), p);
-            let log = log_values(&tgt, topic, p);
+            let log = values(&read_partition(&tgt, topic, p));
             assert_eq!(
                 log,
-                log_values(&src, topic, p),
+                values(&read_partition(&src, topic, p)),
                 "{topic}-{p}: mirror equals source"
             );
             let before = committed_seen.get(&k).cloned().unwrap_or_default();

@@ -8,26 +8,12 @@
 use std::time::{Duration, Instant};
 
 use brooklet::connect::{Mirror, MirrorConfig};
-use brooklet::{
-    Broker, ConsumerConfig, OwnedConsumerRecord, ProducerRecord, TopicConfig, TopicPartition,
-};
+use brooklet::{Broker, ProducerRecord, TopicConfig};
+
+mod support;
+use support::read_partition;
 
 const PATTERN: &str = "orders|clicks.*";
-
-fn read_partition(b: &Broker, topic: &str, p: u32) -> Vec<OwnedConsumerRecord> {
-    let tp = TopicPartition::new(topic, p);
-    let mut c = b.consumer(ConsumerConfig::new().max_poll_records(5000));
-    c.assign(std::slice::from_ref(&tp)).unwrap();
-    c.seek_to_beginning(&[]).unwrap();
-    let mut out = Vec::new();
-    loop {
-        let r = c.poll(Duration::ZERO).unwrap();
-        if r.is_empty() {
-            return out;
-        }
-        out.extend(r.iter().map(|r| r.to_owned()));
-    }
-}
 
 /// Writes `n` records to `topic`: keyed and keyless, with headers, explicit
 /// timestamps, and a few null values.

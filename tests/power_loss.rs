@@ -23,34 +23,10 @@ use brooklet::Error;
 use brooklet::format::{Header, RecordIn};
 use brooklet::storage::{Background, FlushPolicy, LogConfig, PartitionLog};
 
+mod support;
+use support::SplitMix64 as Rng;
+
 const PAGE: usize = 4096;
-
-/// SplitMix64: small, seedable, good enough to pick damage.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `[0, n)`.
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    /// True with probability `1 / n`.
-    fn one_in(&mut self, n: usize) -> bool {
-        self.below(n) == 0
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 struct Rec {
@@ -320,7 +296,7 @@ fn lose_unflushed(
             }
             _ => {
                 for b in page.iter_mut() {
-                    *b = rng.next() as u8;
+                    *b = rng.next_u64() as u8;
                 }
             }
         }
@@ -484,7 +460,7 @@ thread_local! {
 
 /// One seed: write, lose power, reopen, check. `Err` describes the violation.
 fn run_seed(seed: u64, sc: Scenario, bg: &Background) -> Result<(), String> {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::new(seed ^ 0x5DEE_CE66_D1CE_4E5B);
     let mode = sc.mode;
     let cfg = config(&mut rng, mode);
     let root = scratch_dir();

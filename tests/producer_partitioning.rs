@@ -4,12 +4,8 @@
 
 use brooklet::{Broker, ProducerRecord, TopicConfig};
 
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
+mod support;
+use support::unhex;
 
 #[test]
 fn producer_partitions_match_kafka() {

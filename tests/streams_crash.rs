@@ -3,11 +3,14 @@
 //! least its true count, and the total over-count is bounded by the records that had
 //! been processed but not yet committed at each kill (at-least-once).
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use brooklet::streams::{I64, KafkaStreams, StreamsBuilder, StreamsConfig, Topology, Utf8};
 use brooklet::{Broker, ProducerRecord, TopicConfig};
+
+mod support;
+use support::this_test_again;
 
 const CHILD: &str = "BROOKLET_STREAMS_CRASH_CHILD";
 const KEYS: u32 = 13;
@@ -94,14 +97,7 @@ fn killed_worker_loses_no_counts() {
     }
     let mut overcount_bound = 0i64;
     for k in 0..kills {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "killed_worker_loses_no_counts",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD, dir.path())
+        let mut child = this_test_again("killed_worker_loses_no_counts", CHILD, dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

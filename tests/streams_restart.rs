@@ -5,12 +5,15 @@
 //! merged co-partitioned topics share one task and one state store per partition.
 //! Sources of one sub-topology with different partition counts are refused.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use brooklet::streams::{
     EmitStrategy, I64, KafkaStreams, StreamsBuilder, StreamsConfig, TimeWindows, Topology, Utf8,
 };
 use brooklet::{Broker, Error, ProducerRecord, TopicConfig};
+
+mod support;
+use support::wait;
 
 /// One input record: topic, key, timestamp.
 type Input = (&'static str, &'static str, i64);
@@ -35,14 +38,6 @@ fn send(b: &Broker, recs: &[Input]) {
     for (topic, k, ts) in recs {
         p.send(ProducerRecord::new(*topic).key(*k).value("").timestamp(*ts))
             .unwrap();
-    }
-}
-
-fn run_until_caught_up(app: &KafkaStreams) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !app.is_caught_up() {
-        assert!(Instant::now() < deadline, "streams app never caught up");
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -103,7 +98,7 @@ fn run(
     let mut dropped_late = 0;
     for (i, batch) in batches.iter().enumerate() {
         send(&b, batch);
-        run_until_caught_up(&app);
+        wait("the streams app to catch up", || app.is_caught_up());
         if between == Between::Nothing || i + 1 == batches.len() {
             continue;
         }

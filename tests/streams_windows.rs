@@ -4,12 +4,15 @@
 //! restores state from the changelog instead of counting again.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use brooklet::streams::{
     EmitStrategy, I64, KafkaStreams, StreamsBuilder, StreamsConfig, TimeWindows, Utf8,
 };
 use brooklet::{Broker, ProducerRecord, TopicConfig};
+
+mod support;
+use support::wait;
 
 fn broker() -> (tempfile::TempDir, Broker) {
     let dir = tempfile::tempdir().unwrap();
@@ -25,14 +28,6 @@ fn send(b: &Broker, recs: &[(&str, &str, i64)]) {
     for (k, v, ts) in recs {
         p.send(ProducerRecord::new("in").key(*k).value(*v).timestamp(*ts))
             .unwrap();
-    }
-}
-
-fn run_until_caught_up(app: &KafkaStreams) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !app.is_caught_up() {
-        assert!(Instant::now() < deadline, "streams app never caught up");
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -92,7 +87,7 @@ fn stateless_operators() {
         &b,
         &[("k", "apple pie", 1), ("k", "", 2), ("k", "avocado", 3)],
     );
-    run_until_caught_up(&app);
+    wait("the streams app to catch up", || app.is_caught_up());
     app.close().unwrap();
     let got: Vec<String> = read_all(&b, "out")
         .into_iter()
@@ -128,7 +123,7 @@ fn windowed_counts_with_late_and_out_of_order_records() {
             ("b", "y", 14_000),
         ],
     );
-    run_until_caught_up(&app);
+    wait("the streams app to catch up", || app.is_caught_up());
     assert_eq!(app.dropped_late_records(), 1);
     app.close().unwrap();
     let mut last = BTreeMap::new();
@@ -165,7 +160,7 @@ fn window_close_emits_one_final_result_per_window() {
             ("a", "", 30_000),
         ],
     );
-    run_until_caught_up(&app);
+    wait("the streams app to catch up", || app.is_caught_up());
     app.close().unwrap();
     let got: Vec<(String, i64)> = read_all(&b, "counts")
         .into_iter()
@@ -224,7 +219,7 @@ fn hopping_windows_reduce_and_aggregate() {
             ("a", "x", 12_000),
         ],
     );
-    run_until_caught_up(&app);
+    wait("the streams app to catch up", || app.is_caught_up());
     app.close().unwrap();
     let mut last = BTreeMap::new();
     for (k, v, _) in read_all(&b, "counts") {
@@ -253,7 +248,7 @@ fn restart_restores_state_from_the_changelog() {
     let app = KafkaStreams::new(topology(), &b, config("restart")).unwrap();
     app.start().unwrap();
     send(&b, &[("1", "red", 1), ("2", "red", 2), ("3", "blue", 3)]);
-    run_until_caught_up(&app);
+    wait("the streams app to catch up", || app.is_caught_up());
     app.close().unwrap();
     drop(app);
     b.close().unwrap();
@@ -266,7 +261,7 @@ fn restart_restores_state_from_the_changelog() {
     let app = KafkaStreams::new(topology(), &b, config("restart")).unwrap();
     app.start().unwrap();
     send(&b, &[("4", "red", 4)]);
-    run_until_caught_up(&app);
+    wait("the streams app to catch up", || app.is_caught_up());
     assert_eq!(
         app.processed_records(),
         2,

@@ -185,9 +185,7 @@ fn member(
         log.delivered.lock().unwrap().extend(got);
         match c.commit_sync() {
             // A rebalance can fence a commit; the next owner re-reads (at least once).
-            Ok(())
-            | Err(Error::StaleGeneration { .. })
-            | Err(Error::RebalanceInProgress { .. }) => {}
+            Ok(()) | Err(Error::StaleGeneration { .. } | Error::RebalanceInProgress { .. }) => {}
             Err(e) => panic!("{group}: commit failed: {e}"),
         }
         round += 1;

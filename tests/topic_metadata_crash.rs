@@ -4,10 +4,13 @@
 //! partition directories), and acknowledged records of surviving topics intact.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use brooklet::{Broker, ProducerRecord, TopicConfig};
+
+mod support;
+use support::this_test_again;
 
 const CHILD: &str = "BROOKLET_TOPIC_CRASH_CHILD";
 
@@ -82,14 +85,7 @@ fn killed_admin_process_reopens_consistent() {
     };
     let dir = tempfile::tempdir().unwrap();
     for k in 0..kills {
-        let mut c = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "killed_admin_process_reopens_consistent",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD, dir.path())
+        let mut c = this_test_again("killed_admin_process_reopens_consistent", CHILD, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

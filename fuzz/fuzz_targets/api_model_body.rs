@@ -7,77 +7,13 @@
 //! Byte 0 picks the config (segment size, index interval, timestamp type, message size
 //! limit); then each operation is one byte (low 3 bits: which) and its arguments.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use brooklet::Error;
 use brooklet::format::{Header, RecordIn, TimestampType, encoded_batch_len};
-use brooklet::storage::{Background, LogConfig, PartitionLog};
+use brooklet::storage::{LogConfig, PartitionLog};
+
+use crate::common::{Input, Scratch, background};
 
 const MAX_OPS: usize = 64;
-
-fn background() -> &'static Background {
-    static BG: OnceLock<Background> = OnceLock::new();
-    BG.get_or_init(|| Background::new("fuzz-api-model").expect("background thread"))
-}
-
-/// A scratch directory, removed on drop (on tmpfs when there is one).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(what: &str) -> Scratch {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let shm = Path::new("/dev/shm");
-        let root = if shm.is_dir() {
-            shm.to_path_buf()
-        } else {
-            std::env::temp_dir()
-        };
-        let dir = root.join(format!(
-            "brooklet-fuzz-{what}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Reads the input front to back; past its end everything is zero.
-struct Input<'a>(&'a [u8]);
-
-impl Input<'_> {
-    fn u8(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
-        }
-    }
-    fn u16(&mut self) -> u16 {
-        u16::from_be_bytes([self.u8(), self.u8()])
-    }
-    fn i64(&mut self) -> i64 {
-        let mut b = [0u8; 8];
-        for x in &mut b {
-            *x = self.u8();
-        }
-        i64::from_be_bytes(b)
-    }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 struct Rec {

@@ -6,6 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
+#[path = "common.rs"]
+mod common;
 #[path = "index_files_body.rs"]
 mod body;
 

@@ -6,6 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
+#[path = "common.rs"]
+mod common;
 #[path = "offsets_store_body.rs"]
 mod body;
 

@@ -34,8 +34,7 @@
 //! misplaced by hand in phase 1).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::time::Duration;
 
 use brooklet::format::RecordIn;
@@ -44,74 +43,14 @@ use brooklet::{
     TopicPartition,
 };
 
+use crate::common::{Input, Scratch};
+
 const MAX_OPS: usize = 64;
 const OFFSETS: &str = "__consumer_offsets";
 /// Group ids the operations pick from ("" only in records, not through the API).
 const GROUPS: [&str; 6] = ["g", "group-1", "ü-ß", "grp", "\u{1f980}", ""];
 /// Topics named in commit keys: `t` exists (partitions 0, 1), `gone` does not.
 const TOPICS: [&str; 4] = ["t", "gone", "__consumer_offsets", "é"];
-
-/// A scratch directory, removed on drop (on tmpfs when there is one).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(what: &str) -> Scratch {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let shm = Path::new("/dev/shm");
-        let root = if shm.is_dir() {
-            shm.to_path_buf()
-        } else {
-            std::env::temp_dir()
-        };
-        let dir = root.join(format!(
-            "brooklet-fuzz-{what}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Reads the input front to back; past its end everything is zero.
-struct Input<'a>(&'a [u8]);
-
-impl Input<'_> {
-    fn u8(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
-        }
-    }
-    fn u16(&mut self) -> u16 {
-        u16::from_be_bytes([self.u8(), self.u8()])
-    }
-    fn i64(&mut self) -> i64 {
-        let mut b = [0u8; 8];
-        for x in &mut b {
-            *x = self.u8();
-        }
-        i64::from_be_bytes(b)
-    }
-    /// A length byte (0xff: `None`), then that many bytes.
-    fn bytes(&mut self) -> Option<Vec<u8>> {
-        let n = self.u8();
-        (n != 0xff).then(|| (0..n).map(|_| self.u8()).collect())
-    }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 /// (group, topic, partition).
 type Key = (String, String, u32);

@@ -19,50 +19,14 @@
 //! `Corrupt`; an append succeeds at the log end; and after a clean close the log
 //! reopens with that record last.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use brooklet::Error;
 use brooklet::format::RecordIn;
-use brooklet::storage::{Background, LogConfig, PartitionLog};
+use brooklet::storage::{LogConfig, PartitionLog};
+
+use crate::common::{Scratch, background};
 
 const SEGMENT_BYTES: usize = 64 * 1024;
 const ACTIVE_BASE: i64 = 1_000_000;
-
-fn background() -> &'static Background {
-    static BG: OnceLock<Background> = OnceLock::new();
-    BG.get_or_init(|| Background::new("fuzz-recovery").expect("background thread"))
-}
-
-/// A scratch directory, removed on drop (on tmpfs when there is one).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(what: &str) -> Scratch {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let shm = Path::new("/dev/shm");
-        let root = if shm.is_dir() {
-            shm.to_path_buf()
-        } else {
-            std::env::temp_dir()
-        };
-        let dir = root.join(format!(
-            "brooklet-fuzz-{what}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn name(base: i64, ext: &str) -> String {
     format!("{base:020}.{ext}")

@@ -6,6 +6,7 @@ mod group_append;
 mod maintenance;
 pub(crate) mod meta;
 pub(crate) mod offsets;
+mod public_api;
 mod repair;
 
 pub use maintenance::MaintenanceReport;

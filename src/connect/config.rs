@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::record::ConnectRecord;
-use crate::config::TopicConfig;
-use crate::error::{Error, Result};
+use crate::{Error, Result, TopicConfig};
 
 /// A single-message transform (Kafka Connect's SMT) as a closure: return the record
 /// (changed or not), `Ok(None)` to drop it, or an error, which the connector's

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use super::config::{ConnectorConfig, ErrorTolerance, Transform};
 use super::record::ConnectRecord;
 use super::status::Control;
-use crate::error::{Error, Result};
-use crate::format::Header;
-use crate::record::TopicPartition;
+use crate::{Error, Header, Result, TopicPartition};
 
 /// Where in the pipeline a record failed (Kafka's `__connect.errors.stage` values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use super::json;
 use super::record::{ConnectRecord, SinkRecord, SourceRecord};
 use super::sink::{SinkConnector, SinkTask, SinkTaskContext};
 use super::source::{SourceConnector, SourceTask, SourceTaskContext};
-use crate::error::{Error, Result};
+use crate::{Error, Result};
 
 /// How a file's lines are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

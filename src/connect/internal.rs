@@ -1,30 +1,41 @@
-//! Helpers shared by the Connect runner and the mirror: internal topics, and reading a
-//! range of a partition through a group-less [`Consumer`].
+//! Helpers shared by the Connect runner and the mirror: internal topics, batch sizes,
+//! and reading a range of a partition through a group-less [`Consumer`].
 
 use std::time::Duration;
 
-use crate::broker::Broker;
-use crate::config::{ConsumerConfig, OffsetReset, TopicConfig};
-use crate::consumer::{Consumer, ConsumerRecord};
-use crate::error::{Error, Result};
-use crate::record::TopicPartition;
+use crate::{
+    Broker, Consumer, ConsumerConfig, ConsumerRecord, Error, OffsetReset, Result, TopicConfig,
+    TopicPartition,
+};
 
-/// Creates an internal (`__`-prefixed) topic unless it exists.
-///
-/// This is the one place the app layer uses a crate-internal broker call:
-/// [`Broker::create_topic`] refuses `__` names so that users cannot squat them, and
-/// internal topics (`__consumer_offsets`, `__connect_offsets`, `__mirror_offset_syncs`)
-/// are exactly the names it reserves. Everything else goes through the public API.
+/// Creates an internal (`__`-prefixed) topic (`__connect_offsets`,
+/// `__mirror_offset_syncs`) unless it exists, through the public
+/// [`Broker::create_internal_topic`]: [`Broker::create_topic`] refuses `__` names so
+/// that users cannot squat them.
 pub(crate) fn ensure_internal_topic(
     broker: &Broker,
     name: &str,
     config: TopicConfig,
 ) -> Result<()> {
     debug_assert!(name.starts_with("__"));
-    match broker.create_topic_unchecked(name, config) {
+    match broker.create_internal_topic(name, config) {
         Ok(()) | Err(Error::TopicExists { .. }) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// The bytes of records to put in one append to `tp`: half the largest batch its topic
+/// takes (a batch must fit both `max_message_bytes` and a segment, as the producer
+/// checks), leaving room for the batch header and for the size estimate being rough.
+///
+/// # Errors
+/// As [`Consumer::end_offsets`] for `tp`, so before anything is written:
+/// [`Error::UnknownTopic`], [`Error::UnknownPartition`], or the error of a partition
+/// that did not open.
+pub(crate) fn chunk_limit(broker: &Broker, tp: &TopicPartition) -> Result<usize> {
+    Reader::new(broker).end_offset(tp)?;
+    let config = broker.describe_topic(tp.topic())?.config;
+    Ok(u64::from(config.get_max_message_bytes()).min(config.get_segment_bytes()) as usize / 2)
 }
 
 /// Reads ranges of partitions with a consumer that belongs to no group.

@@ -20,12 +20,12 @@
 //!   another, records how offsets map, moves consumer groups over
 //!   ([`Mirror::migrate_group`]) and reports lag.
 //!
-//! Like [`streams`](crate::streams), this module uses only the public
-//! [`Producer`](crate::Producer) and [`Consumer`](crate::Consumer) API, with one
-//! exception: creating its internal topics (`__connect_offsets` on the worker's
-//! broker, `__mirror_offset_syncs` on a mirror's target), whose `__` names
-//! [`Broker::create_topic`](crate::Broker::create_topic) reserves, goes through the
-//! crate-internal call that creates `__consumer_offsets`.
+//! Like [`streams`](crate::streams), this module uses only the public API, as an
+//! application would: the [`Producer`](crate::Producer) and
+//! [`Consumer`](crate::Consumer), and for its internal topics (`__connect_offsets` on
+//! the worker's broker, `__mirror_offset_syncs` on a mirror's target), whose `__` names
+//! [`Broker::create_topic`](crate::Broker::create_topic) reserves,
+//! [`Broker::create_internal_topic`](crate::Broker::create_internal_topic).
 //!
 //! ```
 //! use brooklet::connect::{ConnectorConfig, FileSource, Worker, transforms};

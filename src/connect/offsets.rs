@@ -21,11 +21,9 @@ use parking_lot::Mutex;
 
 use super::internal::{Reader, ensure_internal_topic};
 use super::json::{self, Json, quote};
-use crate::broker::Broker;
-use crate::config::{CleanupPolicy, TopicConfig};
-use crate::error::{Error, Result};
-use crate::producer::Producer;
-use crate::record::{ProducerRecord, TopicPartition};
+use crate::{
+    Broker, CleanupPolicy, Error, Producer, ProducerRecord, Result, TopicConfig, TopicPartition,
+};
 
 /// The internal topic of source offsets.
 pub(crate) const CONNECT_OFFSETS_TOPIC: &str = "__connect_offsets";
@@ -118,12 +116,10 @@ impl OffsetStore {
         let mut reader = Reader::new(broker);
         let end = reader.end_offset(&tp)?;
         let mut state = State::default();
-        let corrupt = |offset: i64, why: &str| {
-            Error::corrupt(
-                broker.dir().join(format!("{CONNECT_OFFSETS_TOPIC}-0")),
-                offset.max(0) as u64,
-                format!("{CONNECT_OFFSETS_TOPIC}: {why}"),
-            )
+        let corrupt = |offset: i64, why: &str| Error::Corrupt {
+            path: broker.dir().join(format!("{CONNECT_OFFSETS_TOPIC}-0")),
+            offset: offset.max(0) as u64,
+            reason: format!("{CONNECT_OFFSETS_TOPIC}: {why}"),
         };
         reader.scan(&tp, 0, end, |r| {
             let Some(key) = r.key().and_then(|k| json::parse(k).ok()) else {

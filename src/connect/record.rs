@@ -2,8 +2,7 @@
 //! transforms see), [`SourceRecord`] (a record plus where it came from) and
 //! [`SinkRecord`] (a record plus where it was read).
 
-use crate::format::Header;
-use crate::record::{ProducerRecord, TopicPartition};
+use crate::{Header, ProducerRecord, TopicPartition};
 
 /// A record on its way into or out of brooklet (Kafka Connect's `ConnectRecord`): the
 /// part that single-message transforms read and change.

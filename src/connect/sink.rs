@@ -23,13 +23,10 @@ use super::config::ConnectorConfig;
 use super::dead_letter::{Outcome, Policy, Stage};
 use super::record::{ConnectRecord, SinkRecord};
 use super::status::{Control, TaskState};
-use crate::OffsetAndMetadata;
-use crate::broker::Broker;
-use crate::config::{ConsumerConfig, OffsetReset};
-use crate::consumer::{Consumer, ConsumerRecords, RebalanceListener};
-use crate::error::{Error, Result};
-use crate::producer::Producer;
-use crate::record::TopicPartition;
+use crate::{
+    Broker, Consumer, ConsumerConfig, ConsumerRecords, Error, OffsetAndMetadata, OffsetReset,
+    Producer, RebalanceListener, Result, TopicPartition,
+};
 
 /// A sink connector (Kafka Connect's `SinkConnector`): splits its work into tasks, which
 /// share the partitions of its topics through the consumer group `connect-<name>`.

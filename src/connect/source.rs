@@ -7,15 +7,11 @@ use std::sync::Arc;
 
 use super::config::ConnectorConfig;
 use super::dead_letter::{Outcome, Policy, Stage};
-use super::internal::Reader;
+use super::internal::{Reader, chunk_limit};
 use super::offsets::{Intent, OffsetStore};
 use super::record::{ConnectRecord, SourceRecord};
 use super::status::{Control, TaskState};
-use crate::broker::Broker;
-use crate::error::{Error, Result};
-use crate::format::murmur2::partition_for_key;
-use crate::producer::Producer;
-use crate::record::TopicPartition;
+use crate::{Broker, DefaultPartitioner, Error, Header, Producer, Result, TopicPartition};
 
 /// A source connector (Kafka Connect's `SourceConnector`): splits its work into tasks.
 ///
@@ -341,8 +337,8 @@ impl SourceRunner {
                     partitions: n,
                 });
             }
-            (None, Some(k)) => partition_for_key(k, n),
-            (None, None) => partition_for_key(source_partition.as_bytes(), n),
+            (None, Some(k)) => DefaultPartitioner::partition_for_key(k, n),
+            (None, None) => DefaultPartitioner::partition_for_key(source_partition.as_bytes(), n),
         };
         Ok(TopicPartition::new(r.topic.clone(), p))
     }
@@ -401,11 +397,7 @@ impl SourceRunner {
         let mut written = 0u64;
         for (tp, search_from) in &intent.ends {
             let recs = per_tp.remove(tp).unwrap_or_default();
-            let max = chunk_limit(
-                self.broker
-                    .partition_log(tp.topic(), tp.partition())?
-                    .config(),
-            );
+            let max = chunk_limit(&self.broker, tp)?;
             let mut from = recovering.as_ref().map(|_| *search_from);
             for chunk in chunks(&recs, max) {
                 if let Some(f) = from {
@@ -456,7 +448,7 @@ impl SourceRunner {
             c.headers = r
                 .headers()
                 .map(|h| {
-                    crate::format::Header::new(
+                    Header::new(
                         String::from_utf8_lossy(h.key).into_owned(),
                         h.value.unwrap_or_default().to_vec(),
                     )
@@ -499,13 +491,6 @@ impl SourceRunner {
     }
 }
 
-/// The bytes of records to put in one append: half the largest batch the log takes
-/// (a batch must fit both `max_message_bytes` and a segment), leaving room for the
-/// batch header and for the size estimate being rough.
-pub(crate) fn chunk_limit(config: &crate::storage::LogConfig) -> usize {
-    (config.max_message_bytes as u64).min(config.segment_bytes) as usize / 2
-}
-
 /// Splits `recs` into consecutive chunks of at most about `max_bytes` each (at least
 /// one record per chunk). Deterministic, so a re-read batch chunks the same way.
 fn chunks(recs: &[ConnectRecord], max_bytes: usize) -> Vec<&[ConnectRecord]> {
@@ -530,8 +515,8 @@ fn chunks(recs: &[ConnectRecord], max_bytes: usize) -> Vec<&[ConnectRecord]> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::config::{ConsumerConfig, TopicConfig};
     use crate::connect::{FileSource, Worker, transforms};
+    use crate::{ConsumerConfig, TopicConfig};
     use std::time::{Duration, Instant};
 
     /// Connector name -> chunk writes still allowed before a simulated crash.

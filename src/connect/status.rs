@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::consumer::WakeupHandle;
+use crate::WakeupHandle;
 
 /// Whether a connector reads from outside into topics, or from topics to outside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

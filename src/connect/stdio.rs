@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use super::record::{ConnectRecord, SinkRecord, SourceRecord};
 use super::sink::{SinkConnector, SinkTask, SinkTaskContext};
 use super::source::{SourceConnector, SourceTask};
-use crate::error::{Error, Result};
+use crate::{Error, Result};
 
 type BoxedReader = Box<dyn Read + Send>;
 

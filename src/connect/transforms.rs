@@ -16,8 +16,7 @@
 
 use super::json::{self, Json};
 use super::record::ConnectRecord;
-use crate::error::{Error, Result};
-use crate::format::Header;
+use crate::{Error, Header, Result};
 
 /// Renames topic `from` to `to` and leaves other topics alone (Kafka's `RegexRouter`
 /// with a literal).

@@ -12,8 +12,7 @@ use super::offsets::OffsetStore;
 use super::sink::{SinkConnector, SinkRunner, SinkTask};
 use super::source::{SourceConnector, SourceRunner, SourceTask};
 use super::status::{ConnectorKind, ConnectorState, ConnectorStatus, Control, TaskState};
-use crate::broker::Broker;
-use crate::error::{Error, Result};
+use crate::{Broker, Error, Result};
 
 enum Plugin {
     Source(Box<dyn SourceConnector>),
@@ -162,7 +161,7 @@ impl Worker {
 
     fn start(&self, plugin: Plugin, kind: ConnectorKind, config: ConnectorConfig) -> Result<()> {
         config.validate()?;
-        self.inner.broker.check_open()?;
+        self.inner.broker.ensure_open()?;
         if let Some(t) = &config.dead_letter_topic {
             self.inner.broker.partition_count(t)?;
         }

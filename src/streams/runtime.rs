@@ -11,13 +11,11 @@ use parking_lot::Mutex;
 use super::commit::CommitMetadata;
 use super::topology::{Ctx, Graph, Shard, Topology, changelog_topic};
 use super::window::EmitStrategy;
-use crate::Broker;
-use crate::OffsetAndMetadata;
-use crate::RangeAssignor;
-use crate::config::{CleanupPolicy, ConsumerConfig, OffsetReset, TopicConfig};
-use crate::consumer::{Consumer, RebalanceListener, WakeupHandle};
-use crate::error::{Error, Result};
-use crate::record::{ProducerRecord, TopicPartition};
+use crate::{
+    Broker, CleanupPolicy, Consumer, ConsumerConfig, Error, OffsetAndMetadata, OffsetReset,
+    ProducerRecord, RangeAssignor, RebalanceListener, Result, TopicConfig, TopicPartition,
+    WakeupHandle,
+};
 
 /// What to do with a record that cannot be deserialised or processed (Kafka Streams'
 /// `default.deserialization.exception.handler`).
@@ -197,7 +195,7 @@ impl KafkaStreams {
     /// application id or store name that cannot be part of a topic name; [`Error::Io`].
     pub fn new(topology: Topology, broker: &Broker, config: StreamsConfig) -> Result<KafkaStreams> {
         let app = config.application_id.clone();
-        crate::broker::meta::validate_name(&app)?;
+        Broker::validate_topic_name(&app)?;
         let graph = topology.graph;
         let sub_of_source = graph.sub_topologies();
         let subs = sub_of_source.iter().max().map_or(0, |m| m + 1);
@@ -301,7 +299,10 @@ impl KafkaStreams {
             let h = std::thread::Builder::new()
                 .name(format!("{}-stream-{i}", self.shared.config.application_id))
                 .spawn(move || worker(shared, i))
-                .map_err(|e| Error::io("stream thread", e))?;
+                .map_err(|source| Error::Io {
+                    path: "stream thread".into(),
+                    source,
+                })?;
             threads.push(h);
         }
         Ok(())
@@ -332,18 +333,19 @@ impl KafkaStreams {
     pub fn is_caught_up(&self) -> bool {
         let positions = self.shared.positions.lock();
         self.shared.sources.iter().all(|t| {
-            let Ok(n) = self.shared.broker.partition_count(t) else {
+            let Ok(topic) = self.shared.broker.describe_topic(t) else {
                 return false;
             };
-            (0..n).all(|p| {
-                let end = self
-                    .shared
-                    .broker
-                    .partition_log(t, p)
-                    .map_or(i64::MAX, |l| l.log_end_offset());
+            topic.partitions.iter().all(|d| {
+                // A partition that did not open has no end to reach.
+                let end = if d.error.is_some() {
+                    i64::MAX
+                } else {
+                    d.log_end_offset
+                };
                 end == 0
                     || positions
-                        .get(&TopicPartition::new(t.clone(), p))
+                        .get(&TopicPartition::new(t.clone(), d.partition))
                         .is_some_and(|&pos| pos >= end)
             })
         })
@@ -747,9 +749,8 @@ fn run_worker(shared: &Arc<Shared>, id: usize) -> Result<()> {
         if last_commit.elapsed() >= cfg.commit_interval {
             last_commit = Instant::now();
             match commit(shared, &mut consumer, &tasks) {
-                Ok(())
-                | Err(Error::StaleGeneration { .. })
-                | Err(Error::RebalanceInProgress { .. }) => {}
+                Ok(()) | Err(Error::StaleGeneration { .. } | Error::RebalanceInProgress { .. }) => {
+                }
                 Err(e) => return Err(e),
             }
         }

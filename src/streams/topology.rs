@@ -16,8 +16,7 @@ use parking_lot::Mutex;
 
 use super::serde::Serde;
 use super::window::{EmitStrategy, TimeWindows, Windowed};
-use crate::error::{Error, Result};
-use crate::record::ProducerRecord;
+use crate::{Error, ProducerRecord, Result};
 
 pub(crate) type Forward<'a> = dyn FnMut(&mut Ctx, &dyn Any, &dyn Any, i64) -> Result<()> + 'a;
 type ProcFn =

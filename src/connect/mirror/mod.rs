@@ -12,18 +12,12 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use self::syncs::{PartitionSyncs, SyncStore};
-use super::internal::Reader;
-use super::source::chunk_limit;
-use crate::OffsetAndMetadata;
-use crate::broker::Broker;
-use crate::config::{ConsumerConfig, OffsetReset};
-use crate::consumer::{
-    Consumer, ConsumerRecord, OwnedConsumerRecord, RebalanceListener, WakeupHandle,
+use super::internal::{Reader, chunk_limit};
+use crate::{
+    Broker, Consumer, ConsumerConfig, ConsumerRecord, Error, Header, OffsetAndMetadata,
+    OffsetReset, OwnedConsumerRecord, Producer, ProducerRecord, RebalanceListener, Result,
+    TimestampType, TopicPartition, WakeupHandle,
 };
-use crate::error::{Error, Result};
-use crate::format::{Header, TimestampType};
-use crate::producer::Producer;
-use crate::record::{ProducerRecord, TopicPartition};
 
 type Rename = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
@@ -656,11 +650,7 @@ impl Inner {
             return Ok(());
         }
         // One append per chunk that fits the target's batch limit.
-        let limit = chunk_limit(
-            self.target
-                .partition_log(target.topic(), target.partition())?
-                .config(),
-        );
+        let limit = chunk_limit(&self.target, &target)?;
         let mut meta = Vec::with_capacity(recs.len());
         let mut chunk = Vec::new();
         let mut bytes = 0;
@@ -697,7 +687,7 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::TopicConfig;
+    use crate::TopicConfig;
 
     /// Records copied to the target whose progress was lost (a crash between the two
     /// appends) are recognised and not copied again.

@@ -20,13 +20,11 @@ use std::collections::BTreeMap;
 
 use parking_lot::Mutex;
 
-use crate::broker::Broker;
-use crate::config::{CleanupPolicy, TopicConfig};
 use crate::connect::internal::{Reader, ensure_internal_topic};
 use crate::connect::json::{self, Json, quote};
-use crate::error::{Error, Result};
-use crate::producer::Producer;
-use crate::record::{ProducerRecord, TopicPartition};
+use crate::{
+    Broker, CleanupPolicy, Error, Producer, ProducerRecord, Result, TopicConfig, TopicPartition,
+};
 
 /// The internal topic of offset syncs, on the target broker.
 pub(crate) const SYNCS_TOPIC: &str = "__mirror_offset_syncs";
@@ -129,12 +127,10 @@ impl SyncStore {
         let end = reader.end_offset(&tp)?;
         let mut parts: BTreeMap<TopicPartition, PartitionSyncs> = BTreeMap::new();
         let mut points: BTreeMap<TopicPartition, BTreeMap<i64, i64>> = BTreeMap::new();
-        let corrupt = |offset: i64, why: &str| {
-            Error::corrupt(
-                target.dir().join(format!("{SYNCS_TOPIC}-0")),
-                offset.max(0) as u64,
-                format!("{SYNCS_TOPIC}: {why}"),
-            )
+        let corrupt = |offset: i64, why: &str| Error::Corrupt {
+            path: target.dir().join(format!("{SYNCS_TOPIC}-0")),
+            offset: offset.max(0) as u64,
+            reason: format!("{SYNCS_TOPIC}: {why}"),
         };
         reader.scan(&tp, 0, end, |r| {
             let key = r
