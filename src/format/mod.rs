@@ -10,6 +10,7 @@
 //! see the crate docs. Applications use the API at the crate root.
 
 pub mod batch;
+pub mod compression;
 pub mod crc;
 pub mod murmur2;
 pub mod varint;
