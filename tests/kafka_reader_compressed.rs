@@ -43,6 +43,9 @@ fn field<'a>(line: &'a str, name: &str) -> &'a str {
     rest[..end].trim_matches('"')
 }
 
+/// A record's key, value and timestamp, owned.
+type Owned = (Option<Vec<u8>>, Option<Vec<u8>>, i64);
+
 struct Want {
     codec: Compression,
     key: Option<Vec<u8>>,
@@ -81,7 +84,7 @@ fn kafka_python_decodes_brooklet_compressed_batches() {
         for level in levels {
             // One small batch, one of ~150 KB (several snappy and LZ4 blocks).
             for (n, size) in [(3usize, 40usize), (50, 3_000)] {
-                let owned: Vec<(Option<Vec<u8>>, Option<Vec<u8>>, i64)> = (0..n)
+                let owned: Vec<Owned> = (0..n)
                     .map(|i| {
                         let key = (i % 4 != 1).then(|| format!("{codec}-{i}").into_bytes());
                         let value = (i % 9 != 4).then(|| {
