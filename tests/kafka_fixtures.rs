@@ -1,13 +1,14 @@
-//! Proves brooklet's codec agrees with an independent Kafka implementation: it decodes batches written by kafka-python's builder to exactly the records kafka-python was given, and its murmur2 partitioner matches kafka-python's (and Kafka's Java) hash for every committed vector.
+//! Proves brooklet's codec agrees with an independent Kafka implementation: it decodes batches written by kafka-python's builder to exactly the records kafka-python was given, uncompressed and with each of gzip, snappy (xerial and raw), lz4 and zstd, and its murmur2 partitioner matches kafka-python's (and Kafka's Java) hash for every committed vector.
 //!
-//! The fixtures come from `tests/kafka_compat/make_batches.py` and
+//! The fixtures come from `tests/kafka_compat/make_batches.py`,
+//! `tests/kafka_compat/make_compressed_batches.py` and
 //! `tests/kafka_compat/make_murmur2_vectors.py`; see `tests/kafka_compat/README.md`.
 //! The 89-byte golden batch is covered by the unit tests in `src/format/batch.rs`.
 
 use std::path::{Path, PathBuf};
 
 use brooklet::format::murmur2::{murmur2, partition_for_key};
-use brooklet::format::{Batch, TimestampType};
+use brooklet::format::{Batch, Compression, TimestampType};
 
 mod support;
 use support::unhex;
@@ -281,12 +282,18 @@ struct Expected {
 }
 
 fn expected_records() -> Vec<Expected> {
-    let text = std::fs::read_to_string(fixture("kafka_python_batches.json")).unwrap();
+    expected_records_of("kafka_python_batches")
+}
+
+/// The records of fixture `<name>.json`, which describes `<name>.log`.
+fn expected_records_of(name: &str) -> Vec<Expected> {
+    let text = std::fs::read_to_string(fixture(&format!("{name}.json"))).unwrap();
+    let log = format!("{name}.log");
     JsonReader::parse(&text)
         .arr()
         .iter()
         .map(|r| {
-            assert_eq!(r.get("file").str(), "kafka_python_batches.log");
+            assert_eq!(r.get("file").str(), log);
             assert_eq!(*r.get("crc_ok"), Json::Bool(true));
             Expected {
                 batch_base_offset: r.get("batch_base_offset").int(),
@@ -410,6 +417,73 @@ fn kafka_python_batch_headers_are_read_as_written() {
     let f = &headers[5];
     assert_eq!((f.records_count, f.last_offset_delta), (3, 5));
     assert_eq!(f.next_offset(), 26);
+}
+
+// ---------------------------------------------------------------------------
+// (c) kafka-python's compressed batches
+// ---------------------------------------------------------------------------
+
+/// Every batch of a file of batches with any codec, decompressed once per batch into
+/// one reused buffer, validated, and decoded as `Expected`-shaped records; plus each
+/// batch's codec.
+fn decode_compressed_log(bytes: &[u8]) -> (Vec<Expected>, Vec<Compression>) {
+    const MAX_OUT: usize = 1 << 20;
+    let mut scratch = Vec::new();
+    let (mut records, mut codecs) = (Vec::new(), Vec::new());
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let batch = Batch::parse(&bytes[pos..])
+            .unwrap_or_else(|e| panic!("batch at file byte {pos} rejected: {e}"));
+        batch
+            .validate_with(&mut scratch, MAX_OUT)
+            .unwrap_or_else(|e| panic!("batch at file byte {pos} fails validation: {e}"));
+        let h = *batch.header();
+        codecs.push(batch.codec().unwrap());
+        let before = records.len();
+        for r in batch.records_with(&mut scratch, MAX_OUT).unwrap() {
+            let r = r.unwrap_or_else(|e| panic!("record in batch at file byte {pos}: {e}"));
+            records.push(Expected {
+                batch_base_offset: h.base_offset,
+                offset: r.offset(),
+                timestamp: r.timestamp(),
+                timestamp_type: h.timestamp_type(),
+                key: r.key().map(<[u8]>::to_vec),
+                value: r.value().map(<[u8]>::to_vec),
+                headers: r
+                    .headers()
+                    .map(|hr| (hr.key.to_vec(), hr.value.map(<[u8]>::to_vec)))
+                    .collect(),
+            });
+        }
+        assert_eq!(records.len() - before, h.records_count as usize);
+        pos += h.total_len();
+    }
+    assert_eq!(pos, bytes.len(), "file ends inside a batch");
+    (records, codecs)
+}
+
+#[test]
+fn decodes_kafka_python_compressed_batches_with_every_codec() {
+    use Compression::{Gzip, Lz4, Snappy, Zstd};
+    let bytes = std::fs::read(fixture("kafka_python_compressed.log")).unwrap();
+    let want = expected_records_of("kafka_python_compressed");
+    assert_eq!(want.len(), 175, "fixture JSON should hold 175 records");
+    let (got, codecs) = decode_compressed_log(&bytes);
+    // A small and a large batch per codec, then a raw (unframed) snappy batch.
+    assert_eq!(
+        codecs,
+        [Gzip, Gzip, Snappy, Snappy, Lz4, Lz4, Zstd, Zstd, Snappy]
+    );
+    let raw_snappy = &bytes[bytes.len() - 174 + 61..];
+    assert_ne!(
+        &raw_snappy[..8],
+        b"\x82SNAPPY\0",
+        "last batch is raw snappy"
+    );
+    assert_eq!(got.len(), want.len(), "record count");
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g, w, "record {i} (offset {})", w.offset);
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -3,8 +3,12 @@
 //! libFuzzer (it `#[path]`-includes this file).
 
 use brooklet::format::{
-    Batch, BatchHeader, Header, RecordIn, RecordRef, TimestampType, encode_batch, encoded_batch_len,
+    Batch, BatchHeader, Compression, Header, RecordIn, RecordRef, TimestampType, compress_batch,
+    decompress, encode_batch, encoded_batch_len,
 };
+
+/// The decompression limit: small, so that a bomb in the input is caught cheaply.
+const MAX_OUT: usize = 1 << 20;
 
 /// Decodes `data` as a sequence of RecordBatch v2 batches (as in a `.log` file) and
 /// checks the codec's properties on each batch that parses:
@@ -15,8 +19,19 @@ use brooklet::format::{
 /// * round trip: its records re-encoded with `encode_batch` at the same base offset and
 ///   timestamp type decode to the same keys, values, headers and timestamps, at offsets
 ///   `base..` (equal to the originals when the original had no offset gaps), and
-///   re-encoding that batch reproduces it byte for byte.
+///   re-encoding that batch reproduces it byte for byte;
+/// * compressed batches (any codec): decompressing the records section never panics
+///   nor writes more than `MAX_OUT` bytes, and a batch that validates goes through the
+///   same checks, and its re-encoding, compressed again with its codec, decodes to it.
+///
+/// The whole input also goes through every codec's decompressor, bounded by `MAX_OUT`.
 pub fn run(data: &[u8]) {
+    let mut out = Vec::new();
+    for codec in Compression::ALL {
+        out.clear();
+        let _ = decompress(codec, data, MAX_OUT, &mut out);
+        assert!(out.len() <= MAX_OUT, "{codec} wrote past max_out");
+    }
     let mut pos = 0;
     // Bounded: every parsed batch is at least a header long.
     while pos < data.len() {
@@ -32,6 +47,10 @@ pub fn run(data: &[u8]) {
 }
 
 fn check_batch(batch: &Batch<'_>) {
+    if batch.header().compression() != 0 {
+        check_compressed(batch);
+        return;
+    }
     let header = *batch.header();
     let valid = batch.validate().is_ok();
 
@@ -66,6 +85,94 @@ fn check_batch(batch: &Batch<'_>) {
         }
     }
     round_trip(&header, &records);
+}
+
+fn check_compressed(batch: &Batch<'_>) {
+    let header = *batch.header();
+    let mut scratch = Vec::new();
+    let valid = batch.validate_with(&mut scratch, MAX_OUT).is_ok();
+    assert!(scratch.len() <= MAX_OUT);
+    let Ok(records) = batch.records_with(&mut scratch, MAX_OUT) else {
+        assert!(
+            !valid,
+            "validate_with accepted a batch records_with refuses"
+        );
+        return;
+    };
+    let mut decoded = Vec::new();
+    for r in records {
+        match r {
+            Ok(r) => {
+                let _ = r.headers().count();
+                decoded.push(r);
+            }
+            Err(_) => {
+                assert!(!valid, "validate_with accepted a batch whose records fail");
+                return;
+            }
+        }
+    }
+    if !valid {
+        return;
+    }
+    assert_eq!(decoded.len(), header.records_count as usize);
+    round_trip(&header, &decoded);
+    // The same records, compressed again with the batch's codec, decode to them.
+    let codec = batch.codec().expect("a validated batch has a known codec");
+    let Some((plain, _)) = reencode(&header, &decoded) else {
+        return;
+    };
+    let mut again = Vec::new();
+    compress_batch(&plain, codec, None, &mut again).expect("compressing a valid batch");
+    let b = Batch::parse(&again).expect("recompressed batch parses");
+    let mut scratch2 = Vec::new();
+    b.validate_with(&mut scratch2, MAX_OUT)
+        .expect("recompressed batch validates");
+    let back: Vec<RecordRef<'_>> = b
+        .records_with(&mut scratch2, MAX_OUT)
+        .expect("recompressed batch decompresses")
+        .map(|r| r.expect("recompressed record decodes"))
+        .collect();
+    assert_eq!(back.len(), decoded.len());
+    for (x, y) in back.iter().zip(&decoded) {
+        assert_eq!(
+            (x.key(), x.value(), x.timestamp()),
+            (y.key(), y.value(), y.timestamp())
+        );
+        assert!(x.headers().eq(y.headers()));
+    }
+}
+
+/// `records` encoded uncompressed at the header's base offset and timestamp type, with
+/// their owned headers; `None` when a header key is not UTF-8 or there are no records.
+fn reencode(header: &BatchHeader, records: &[RecordRef<'_>]) -> Option<(Vec<u8>, usize)> {
+    let mut owned = Vec::with_capacity(records.len());
+    for r in records {
+        let mut headers = Vec::with_capacity(r.header_count());
+        for h in r.headers() {
+            headers.push(Header {
+                key: std::str::from_utf8(h.key).ok()?.to_owned(),
+                value: h.value.map(<[u8]>::to_vec),
+            });
+        }
+        owned.push(headers);
+    }
+    let ins: Vec<RecordIn<'_>> = records
+        .iter()
+        .zip(&owned)
+        .map(|(r, headers)| RecordIn {
+            key: r.key(),
+            value: r.value(),
+            timestamp: r.timestamp(),
+            headers,
+        })
+        .collect();
+    if ins.is_empty() {
+        return None;
+    }
+    let mut buf = vec![0u8; encoded_batch_len(&ins)];
+    let n = encode_batch(&mut buf, header.base_offset, header.timestamp_type(), &ins).ok()?;
+    Some((buf, n))
 }
 
 /// A decoded record with owned headers, as `encode_batch` takes them.

@@ -430,6 +430,28 @@ impl<'a> Iterator for BatchRecords<'a> {
 }
 
 impl<'a> BatchRecords<'a> {
+    /// The records of the batch with `header`, read from `records`: its records section
+    /// already decompressed (see `compressed_batch.rs`). Errors give offsets in
+    /// `records`.
+    pub(super) fn decompressed(header: BatchHeader, records: &'a [u8]) -> BatchRecords<'a> {
+        // The codec bits are what make `next` refuse a batch; these bytes are plain.
+        let mut header = header;
+        header.attributes &= !ATTR_COMPRESSION_MASK;
+        BatchRecords {
+            header,
+            buf: records,
+            pos: 0,
+            remaining: header.records_count,
+            last_delta: -1,
+            failed: false,
+        }
+    }
+
+    /// Bytes of the records buffer consumed so far.
+    pub(super) fn position(&self) -> usize {
+        self.pos
+    }
+
     fn decode_one(&mut self) -> Result<RecordRef<'a>> {
         let buf = self.buf;
         let start = self.pos;

@@ -10,13 +10,20 @@
 //! see the crate docs. Applications use the API at the crate root.
 
 pub mod batch;
+pub mod compressed_batch;
+pub mod compression;
 pub mod crc;
 pub mod murmur2;
 pub mod varint;
 
 #[cfg(feature = "internals")]
 pub use batch::encode_batch;
+// Used by tests and `internals` users until the producer and read path take them up.
 pub use batch::{
     Batch, BatchHeader, BatchRecords, Header, HeaderRef, RecordIn, RecordRef, TimestampType,
     encode_batch_with_offsets, encoded_batch_len, encoded_batch_len_with_offsets,
 };
+#[cfg(feature = "internals")]
+pub use compressed_batch::{compress_batch, encode_batch_compressed};
+#[cfg(feature = "internals")]
+pub use compression::{Compression, compress, decompress};
