@@ -214,6 +214,29 @@ fn assert_log_is(log: &PartitionLog, n: u64) {
     assert_eq!(next, n);
 }
 
+/// Sends record `from`, `from + 1`, ... until a send fails (at most `limit` succeed),
+/// checking each acknowledged offset; returns the next index and the error.
+fn send_until_full(
+    send: &dyn Fn(u64) -> brooklet::Result<brooklet::RecordMetadata>,
+    from: u64,
+    limit: u64,
+) -> (u64, Error) {
+    let mut acked = from;
+    loop {
+        match send(acked) {
+            Ok(m) => {
+                assert_eq!(m.offset(), acked as i64);
+                acked += 1;
+            }
+            Err(e) => return (acked, e),
+        }
+        assert!(
+            acked < from + limit,
+            "{limit} records written to a full disk"
+        );
+    }
+}
+
 #[test]
 fn producer_on_a_full_disk_gets_enospc_and_resumes_after_space_is_freed() {
     let _one = SMALL_FS.lock().unwrap_or_else(|p| p.into_inner());
@@ -232,17 +255,7 @@ fn producer_on_a_full_disk_gets_enospc_and_resumes_after_space_is_freed() {
     let send = |i: u64| producer.send(ProducerRecord::new("t").key("k").value(value(i)));
 
     // Fill the first segment; the roll to a second one finds no space.
-    let mut acked = 0u64;
-    let err = loop {
-        match send(acked) {
-            Ok(m) => {
-                assert_eq!(m.offset(), acked as i64);
-                acked += 1;
-            }
-            Err(e) => break e,
-        }
-        assert!(acked < 16 * 1024, "16 MiB written to a full file system");
-    };
+    let (acked, err) = send_until_full(&send, 0, 16 * 1024);
     assert!(acked > 100, "failed after only {acked} records: {err}");
     eprintln!("disk_full: {acked} records acknowledged, then: {err}");
     let log = b.partition_log("t", 0).unwrap();
@@ -455,20 +468,7 @@ fn a_full_disk_does_not_block_opening() {
         // left some), then report the full disk, writing nothing partial.
         let producer = b.producer();
         let send = |i: u64| producer.send(ProducerRecord::new("t").key("k").value(value(i)));
-        let mut acked = n;
-        let err = loop {
-            match send(acked) {
-                Ok(m) => {
-                    assert_eq!(m.offset(), acked as i64);
-                    acked += 1;
-                }
-                Err(e) => break e,
-            }
-            assert!(
-                acked < n + 100,
-                "{flush:?}: 100 records written to a full disk"
-            );
-        };
+        let (mut acked, err) = send_until_full(&send, n, 100);
         assert_disk_full(&err, &data);
         assert_log_is(&b.partition_log("t", 0).unwrap(), acked);
 

@@ -11,13 +11,13 @@
 //! pass; topic `stamped` (LogAppendTime) with 5 records; group `readers` committing
 //! `events-0` at 120 and `events-2` at 77 with metadata `m`.
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Duration;
 
 use brooklet::{
-    Broker, ConsumerConfig, OffsetReset, OwnedConsumerRecord, ProducerRecord, TimestampType,
-    TopicPartition,
+    Broker, ConsumerConfig, OwnedConsumerRecord, ProducerRecord, TimestampType, TopicPartition,
 };
 
 fn value(t: &str, i: u64) -> Vec<u8> {
@@ -29,23 +29,10 @@ fn value(t: &str, i: u64) -> Vec<u8> {
     v
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), dst).unwrap();
-        }
-    }
-}
-
 fn fixture() -> (tempfile::TempDir, std::path::PathBuf) {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().join("data");
-    copy_dir(
+    support::copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/datadir-v0.1.0"),
         &dir,
     );
@@ -54,16 +41,7 @@ fn fixture() -> (tempfile::TempDir, std::path::PathBuf) {
 
 /// Every record of `tp` from its log start, through the public consumer.
 fn read(b: &Broker, tp: &TopicPartition) -> Vec<OwnedConsumerRecord> {
-    let mut c = b.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest));
-    c.assign(std::slice::from_ref(tp)).unwrap();
-    let end = c.end_offsets(std::slice::from_ref(tp)).unwrap()[tp];
-    let mut out = Vec::new();
-    while c.position(tp).unwrap() < end {
-        let recs = c.poll(Duration::from_secs(5)).unwrap();
-        assert!(!recs.is_empty(), "no records below the log end {end}");
-        out.extend(recs.iter().map(|r| r.to_owned()));
-    }
-    out
+    support::read_partition(b, tp.topic(), tp.partition())
 }
 
 fn check(b: &Broker) {

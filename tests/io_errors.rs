@@ -19,6 +19,8 @@
 //! whole process: the tests of this file take turns. `BROOKLET_STRESS=1` runs a larger
 //! scenario.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Mutex;
@@ -606,20 +608,6 @@ fn a_simulated_full_disk_fails_typed_and_writing_resumes_when_space_returns() {
     assert!(runs > 5, "only {runs} space-using operations");
 }
 
-/// Copies the files of `from` into `to` (a crash image when `from` is open).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), dst).unwrap();
-        }
-    }
-}
-
 /// A directory as a crash leaves it, with what it acknowledged: both topics written
 /// with flush-before-ack across several segments, copied while the broker was open (no
 /// clean-shutdown marker), then a torn tail of garbage after the last batch of
@@ -665,7 +653,7 @@ fn crash_image(dir: &Path) -> Acked {
             .unwrap();
         acked.table.insert(key, (m.offset(), table_value(i)));
     }
-    copy_tree(live.path(), dir);
+    support::copy_tree(live.path(), dir);
     b.close().unwrap();
 
     let active = |p: &str| -> std::path::PathBuf {
@@ -740,7 +728,7 @@ fn recovery_sweep(persistent: bool) -> Sweep {
     let mut s = Sweep::default();
     for n in 1.. {
         let dir = scratch();
-        copy_tree(image.path(), dir.path());
+        support::copy_tree(image.path(), dir.path());
         let what = format!(
             "recovery, EIO {} from operation {n}",
             if persistent { "for good" } else { "once" }

@@ -6,6 +6,8 @@
 //! Runs where `python3` can import `kafka` (kafka-python). `.ci/run` installs it and
 //! sets `BROOKLET_REQUIRE_KAFKA_READER=1`, which turns a missing reader into a failure.
 
+mod support;
+
 use std::process::Command;
 
 use brooklet::format::{Header, RecordIn};
@@ -16,26 +18,11 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn reader_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import kafka.record"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok && std::env::var_os("BROOKLET_REQUIRE_KAFKA_READER").is_some() {
-        panic!("BROOKLET_REQUIRE_KAFKA_READER is set but `python3 -c 'import kafka.record'` fails");
-    }
-    ok
+    support::kafka_python_available("import kafka.record", "pip install kafka-python==3.0.12")
 }
 
 fn field<'a>(line: &'a str, name: &str) -> &'a str {
-    let pat = format!("\"{name}\": ");
-    let start = line
-        .find(&pat)
-        .unwrap_or_else(|| panic!("no {name} in {line}"))
-        + pat.len();
-    let rest = &line[start..];
-    let end = rest.find([',', '}']).unwrap();
-    rest[..end].trim_matches('"')
+    support::json_field(line, name)
 }
 
 #[test]

@@ -7,6 +7,8 @@
 //! lz4, zstandard). `.ci/run` installs them and sets `BROOKLET_REQUIRE_KAFKA_READER=1`,
 //! which turns a missing reader into a failure.
 
+mod support;
+
 use std::process::Command;
 
 use brooklet::format::{Compression, Header, RecordIn, TimestampType, encode_batch_compressed};
@@ -16,31 +18,14 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn reader_available() -> bool {
-    let ok = Command::new("python3")
-        .args([
-            "-c",
-            "import kafka.record, kafka.codec as c; assert c.has_snappy() and c.has_lz4() and c.has_zstd()",
-        ])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok && std::env::var_os("BROOKLET_REQUIRE_KAFKA_READER").is_some() {
-        panic!(
-            "BROOKLET_REQUIRE_KAFKA_READER is set but python3 cannot import kafka-python with its codec modules (pip install kafka-python==3.0.12 python-snappy lz4 zstandard)"
-        );
-    }
-    ok
+    support::kafka_python_available(
+        "import kafka.record, kafka.codec as c; assert c.has_snappy() and c.has_lz4() and c.has_zstd()",
+        "pip install kafka-python==3.0.12 python-snappy lz4 zstandard",
+    )
 }
 
 fn field<'a>(line: &'a str, name: &str) -> &'a str {
-    let pat = format!("\"{name}\": ");
-    let start = line
-        .find(&pat)
-        .unwrap_or_else(|| panic!("no {name} in {line}"))
-        + pat.len();
-    let rest = &line[start..];
-    let end = rest.find([',', '}']).unwrap();
-    rest[..end].trim_matches('"')
+    support::json_field(line, name)
 }
 
 /// A record's key, value and timestamp, owned.

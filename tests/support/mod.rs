@@ -125,3 +125,46 @@ pub fn unhex(s: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or_else(|e| panic!("{s:?}: {e}")))
         .collect()
 }
+
+/// Copies the directory tree `from` into `to` (a crash image when `from` is open, or a
+/// committed fixture into a scratch directory).
+pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
+}
+
+/// Whether `python3 -c <check>` succeeds, i.e. kafka-python (and whatever `check`
+/// imports) is there. Under `BROOKLET_REQUIRE_KAFKA_READER` (set by `.ci/run`) a
+/// missing reader panics with `install` as the hint instead of skipping.
+pub fn kafka_python_available(check: &str, install: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", check])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok && std::env::var_os("BROOKLET_REQUIRE_KAFKA_READER").is_some() {
+        panic!("BROOKLET_REQUIRE_KAFKA_READER is set but `python3 -c '{check}'` fails ({install})");
+    }
+    ok
+}
+
+/// The value of field `name` in one line of flat JSON that the kafka-python reader
+/// scripts print (strings unquoted).
+pub fn json_field<'a>(line: &'a str, name: &str) -> &'a str {
+    let pat = format!("\"{name}\": ");
+    let start = line
+        .find(&pat)
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+        + pat.len();
+    let rest = &line[start..];
+    let end = rest.find([',', '}']).unwrap();
+    rest[..end].trim_matches('"')
+}
