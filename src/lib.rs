@@ -93,3 +93,8 @@ pub use partitioner::{DefaultPartitioner, Partitioner, RoundRobinPartitioner};
 pub use producer::Producer;
 pub use record::{ProducerRecord, RecordMetadata, TopicPartition};
 pub use storage::{FlushPolicy, PartitionRepair};
+
+/// The README's code blocks, compiled as doc-tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
