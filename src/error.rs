@@ -1,6 +1,7 @@
 //! The crate's one error type.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The result type of every fallible brooklet call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -11,7 +12,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// operator; a poisoned partition needs a reopen; argument errors need a code fix;
 /// concurrency outcomes (`RebalanceInProgress`, `StaleGeneration`, ...) are part of the
 /// normal life of a consumer group.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// An operating-system I/O call failed on `path`.
@@ -19,9 +20,10 @@ pub enum Error {
     Io {
         /// The file or directory the call was made on.
         path: PathBuf,
-        /// The operating system's error.
+        /// The operating system's error, shared so that `Error` is `Clone` (read its
+        /// `kind()` and `raw_os_error()` through the `Arc`).
         #[source]
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
 
     /// Bytes on disk do not form valid data where valid data must be (a sealed segment,
@@ -211,7 +213,7 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            source: Arc::new(source),
         }
     }
 
@@ -225,105 +227,6 @@ impl Error {
             path: path.into(),
             offset,
             reason: reason.into(),
-        }
-    }
-
-    /// A copy of this error for every caller that shared the failed operation (group
-    /// append): `io::Error` is not `Clone`, so its kind and message are kept.
-    pub(crate) fn duplicate(&self) -> Error {
-        use Error::*;
-        match self {
-            Io { path, source } => Io {
-                path: path.clone(),
-                source: std::io::Error::new(source.kind(), source.to_string()),
-            },
-            Corrupt {
-                path,
-                offset,
-                reason,
-            } => Corrupt {
-                path: path.clone(),
-                offset: *offset,
-                reason: reason.clone(),
-            },
-            Format { offset, reason } => Format {
-                offset: *offset,
-                reason: reason.clone(),
-            },
-            Poisoned { partition, reason } => Poisoned {
-                partition: partition.clone(),
-                reason: reason.clone(),
-            },
-            UnknownTopic { topic } => UnknownTopic {
-                topic: topic.clone(),
-            },
-            UnknownPartition {
-                topic,
-                partition,
-                partitions,
-            } => UnknownPartition {
-                topic: topic.clone(),
-                partition: *partition,
-                partitions: *partitions,
-            },
-            TopicExists { topic } => TopicExists {
-                topic: topic.clone(),
-            },
-            InvalidTopicName { name, reason } => InvalidTopicName {
-                name: name.clone(),
-                reason: reason.clone(),
-            },
-            RecordTooLarge { topic, size, max } => RecordTooLarge {
-                topic: topic.clone(),
-                size: *size,
-                max: *max,
-            },
-            OffsetOutOfRange {
-                partition,
-                offset,
-                log_start,
-                log_end,
-            } => OffsetOutOfRange {
-                partition: partition.clone(),
-                offset: *offset,
-                log_start: *log_start,
-                log_end: *log_end,
-            },
-            NoOffset { group, partition } => NoOffset {
-                group: group.clone(),
-                partition: partition.clone(),
-            },
-            RebalanceInProgress { group } => RebalanceInProgress {
-                group: group.clone(),
-            },
-            StaleGeneration {
-                group,
-                member,
-                generation,
-                current,
-            } => StaleGeneration {
-                group: group.clone(),
-                member: member.clone(),
-                generation: *generation,
-                current: *current,
-            },
-            Locked { dir, holder } => Locked {
-                dir: dir.clone(),
-                holder: holder.clone(),
-            },
-            Closed => Closed,
-            Wakeup => Wakeup,
-            InvalidArgument(m) => InvalidArgument(m.clone()),
-            NotCoPartitioned {
-                application_id,
-                sub_topology,
-                topics,
-            } => NotCoPartitioned {
-                application_id: application_id.clone(),
-                sub_topology: *sub_topology,
-                topics: topics.clone(),
-            },
-            IllegalState(m) => IllegalState(m.clone()),
         }
     }
 }

@@ -173,7 +173,7 @@ fn write_batch(log: &PartitionLog, batch: Vec<Pending>) {
                     info.base_offset + i as i64,
                     info.log_append_time.unwrap_or(p.timestamp),
                 )),
-                Err(e) => Err(e.duplicate()),
+                Err(e) => Err(e.clone()),
             };
             *p.slot.outcome.lock() = Some(outcome);
             p.slot.state.store(DONE, Ordering::Release);

@@ -96,7 +96,7 @@ impl Partition {
     /// The log, or the error that kept it from opening (a damaged partition stays
     /// closed while every healthy one serves).
     pub(crate) fn log(&self) -> Result<&PartitionLog> {
-        self.log.as_ref().map_err(Error::duplicate)
+        self.log.as_ref().map_err(Error::clone)
     }
 }
 

@@ -136,7 +136,7 @@ fn inode(_m: &std::fs::Metadata) -> u64 {
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_path_buf(),
-        source,
+        source: std::sync::Arc::new(source),
     }
 }
 

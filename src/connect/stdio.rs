@@ -94,7 +94,7 @@ impl StdinSource {
             })
             .map_err(|e| Error::Io {
                 path: "<stdin>".into(),
-                source: e,
+                source: std::sync::Arc::new(e),
             })?;
         *slot = Some(rx.clone());
         Ok(rx)
@@ -192,7 +192,7 @@ impl SinkConnector for StdoutSink {
 fn stdout_err(e: std::io::Error) -> Error {
     Error::Io {
         path: "<stdout>".into(),
-        source: e,
+        source: std::sync::Arc::new(e),
     }
 }
 

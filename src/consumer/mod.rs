@@ -190,7 +190,7 @@ impl Consumer {
             return Err(Error::Closed);
         }
         if let Some(e) = &self.config_error {
-            return Err(e.duplicate());
+            return Err(e.clone());
         }
         if self.in_callback {
             return Err(Error::InvalidArgument(

@@ -301,7 +301,7 @@ impl KafkaStreams {
                 .spawn(move || worker(shared, i))
                 .map_err(|source| Error::Io {
                     path: "stream thread".into(),
-                    source,
+                    source: std::sync::Arc::new(source),
                 })?;
             threads.push(h);
         }

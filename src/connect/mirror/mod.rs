@@ -301,7 +301,7 @@ impl Mirror {
                 })
                 .map_err(|e| Error::Io {
                     path: self.inner.target.dir().to_path_buf(),
-                    source: e,
+                    source: std::sync::Arc::new(e),
                 })?;
             threads.push(t);
         }
