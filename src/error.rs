@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::topic_partition::TopicPartition;
+
 /// The result type of every fallible brooklet call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -53,12 +55,13 @@ pub enum Error {
     /// An earlier flush of this partition failed. The kernel may have dropped the dirty
     /// pages, so a retried flush could report success for data that is gone: every later
     /// write is refused until the broker is reopened, which recovers what was durable.
-    #[error(
-        "partition `{partition}` is poisoned by a failed flush ({reason}); reopen the broker to recover the durable prefix"
-    )]
+    ///
+    /// `partition` is `None` when the whole broker is poisoned: one of its background
+    /// tasks panicked, and it refuses every call until reopened.
+    #[error("{}", poisoned_message(partition.as_ref(), reason))]
     Poisoned {
-        /// `<topic>-<partition>`.
-        partition: String,
+        /// The poisoned partition; `None` for the whole broker.
+        partition: Option<TopicPartition>,
         /// The error the failed flush reported.
         reason: String,
     },
@@ -104,7 +107,7 @@ pub enum Error {
         "record batch of {size} bytes for `{topic}` exceeds the limit of {max} bytes; raise `max_message_bytes` (and `segment_bytes`) or send smaller records"
     )]
     RecordTooLarge {
-        /// The topic (or `<topic>-<partition>`).
+        /// The topic.
         topic: String,
         /// Encoded size in bytes.
         size: usize,
@@ -117,8 +120,8 @@ pub enum Error {
         "offset {offset} is out of range for `{partition}` (valid: {log_start}..={log_end}); seek to a valid offset or set `auto_offset_reset`"
     )]
     OffsetOutOfRange {
-        /// `<topic>-<partition>`.
-        partition: String,
+        /// The partition.
+        partition: TopicPartition,
         /// The offset asked for.
         offset: i64,
         /// First offset still in the log.
@@ -134,8 +137,8 @@ pub enum Error {
     NoOffset {
         /// The consumer group.
         group: String,
-        /// `<topic>-<partition>`.
-        partition: String,
+        /// The partition.
+        partition: TopicPartition,
     },
 
     /// The group is rebalancing; call `poll` again to join the new generation.
@@ -228,5 +231,15 @@ impl Error {
             offset,
             reason: reason.into(),
         }
+    }
+}
+
+/// The message of a `Poisoned` error.
+fn poisoned_message(partition: Option<&TopicPartition>, reason: &str) -> String {
+    match partition {
+        Some(tp) => format!(
+            "partition `{tp}` is poisoned by a failed flush ({reason}); reopen the broker to recover the durable prefix"
+        ),
+        None => format!("the broker is poisoned ({reason}); reopen it to continue"),
     }
 }

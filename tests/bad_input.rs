@@ -749,7 +749,7 @@ fn out_of_range_offsets_are_typed_errors_or_reset() {
     for off in [-1, 11, i64::MAX, i64::MIN] {
         let e = err(log.read(off, 100));
         assert!(
-            matches!(&e, Error::OffsetOutOfRange { partition, offset, log_start: 0, log_end: 10 } if partition == "t-0" && *offset == off),
+            matches!(&e, Error::OffsetOutOfRange { partition, offset, log_start: 0, log_end: 10 } if *partition == tp("t", 0) && *offset == off),
             "{e}"
         );
         names(&e, &["t-0", &off.to_string(), "0..=10"]);

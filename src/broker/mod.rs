@@ -361,8 +361,8 @@ impl Broker {
         }
         if self.inner.bg.is_poisoned() {
             return Err(Error::Poisoned {
-                partition: "<broker>".into(),
-                reason: "a background task panicked; reopen the broker".into(),
+                partition: None,
+                reason: "a background task panicked".into(),
             });
         }
         Ok(())

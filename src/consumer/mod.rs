@@ -168,10 +168,6 @@ impl Broker {
     }
 }
 
-fn partition_name(tp: &TopicPartition) -> String {
-    tp.to_string()
-}
-
 impl Consumer {
     fn group_id(&self) -> Result<&str> {
         let g = self.config.group_id.as_deref().ok_or_else(|| {
@@ -632,14 +628,14 @@ impl Consumer {
             (OffsetReset::Earliest, _) => Ok(start),
             (OffsetReset::Latest, _) => Ok(end),
             (OffsetReset::None, Some(offset)) => Err(Error::OffsetOutOfRange {
-                partition: partition_name(tp),
+                partition: tp.clone(),
                 offset,
                 log_start: start,
                 log_end: end,
             }),
             (OffsetReset::None, None) => Err(Error::NoOffset {
                 group: self.config.group_id.clone().unwrap_or_default(),
-                partition: partition_name(tp),
+                partition: tp.clone(),
             }),
         }
     }

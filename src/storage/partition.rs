@@ -19,6 +19,7 @@ use super::notify::Waiters;
 use super::recovery::{self, RecoveryReport};
 use super::segment::{self, ActiveSegment, Segment};
 use crate::error::{Error, Result};
+use crate::topic_partition::TopicPartition;
 
 const CLEAN_MARKER: &str = ".clean-shutdown";
 
@@ -75,6 +76,8 @@ impl std::fmt::Debug for PartitionLog {
 
 pub(super) struct LogInner {
     pub(super) name: String,
+    /// The partition `name` stands for, parsed once for errors to name.
+    pub(super) tp: TopicPartition,
     pub(super) dir: PathBuf,
     pub(super) config: LogConfig,
     pub(super) bg: Background,
@@ -309,6 +312,7 @@ impl PartitionLog {
             .min(log_end);
         let recovery_point_now = checkpoint::read_recovery_point(&dir)?.unwrap_or(0);
         let inner = Arc::new(LogInner {
+            tp: TopicPartition::from_dir_name(&name),
             name,
             dir,
             bg: bg.clone(),
