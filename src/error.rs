@@ -181,7 +181,11 @@ pub enum Error {
     #[error("the call was interrupted by wakeup()")]
     Wakeup,
 
-    /// A configuration value or argument is invalid.
+    /// An argument is invalid and no more precise variant fits: a negative offset or
+    /// timestamp, an invalid regular expression, a partition count that does not grow,
+    /// an internal topic given to a call that refuses them. The message says which
+    /// argument and why; fix the call. Bad configuration values are
+    /// [`InvalidConfig`](Error::InvalidConfig).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
@@ -205,10 +209,135 @@ pub enum Error {
 
     /// The call is not valid in the handle's current state, whatever its arguments
     /// (Kafka's `IllegalStateException`): `poll` on a consumer that is neither
-    /// subscribed nor assigned, or `assign` while subscribed. The message says which
-    /// call to make first.
+    /// subscribed nor assigned, or `assign` while subscribed; `start` on a streams
+    /// application or mirror that already runs; pausing a stopped connector; a mirror
+    /// whose target no longer matches what it copied. The message says which call to
+    /// make first. Also an internal invariant that did not hold (the message says so:
+    /// please report it).
     #[error("illegal state: {0}")]
     IllegalState(String),
+
+    /// A configuration value is out of range or inconsistent with another:
+    /// `create_topic` and `BrokerBuilder::open` with a bad [`TopicConfig`] value, the
+    /// first call of a producer or consumer whose [`ProducerConfig`] or
+    /// [`ConsumerConfig`] is out of Kafka's ranges (see their `validate`), a
+    /// connector's or mirror's config. Fix the named setting.
+    ///
+    /// [`TopicConfig`]: crate::TopicConfig
+    /// [`ProducerConfig`]: crate::ProducerConfig
+    /// [`ConsumerConfig`]: crate::ConsumerConfig
+    #[error("invalid configuration `{setting}`: {reason}")]
+    InvalidConfig {
+        /// The setting, as its builder method is named (`segment_bytes`,
+        /// `max_poll_records`, `flush`, `topics`, ...).
+        setting: &'static str,
+        /// What is wrong with its value, and the allowed range.
+        reason: String,
+    },
+
+    /// `seek`, `seek_to_beginning`, `seek_to_end`, `position`, `pause` or `resume` on a
+    /// partition the consumer is not assigned (Kafka's `IllegalStateException`
+    /// "No current assignment for partition"). Assign it, or wait until the group
+    /// assigns it (a rebalance listener's `on_partitions_assigned`), then call again.
+    #[error(
+        "partition `{partition}` is not assigned to this consumer; assign it (or wait until the group assigns it) before seeking, pausing or asking its position"
+    )]
+    NotAssigned {
+        /// The partition asked for.
+        partition: TopicPartition,
+    },
+
+    /// A group id Kafka refuses (`InvalidGroupIdException`, `INVALID_GROUP_ID`): an
+    /// empty one, one longer than Kafka's offset schema stores, or none on a consumer
+    /// whose call needs a group (`subscribe`, commits, `committed`). Set
+    /// `ConsumerConfig::group_id`, or pass a valid id to the admin call.
+    #[error("invalid consumer group id: {reason}")]
+    InvalidGroupId {
+        /// Which rule the id breaks, and what to do.
+        reason: String,
+    },
+
+    /// An admin call names a consumer group that has neither members nor committed
+    /// offsets (Kafka's `GroupIdNotFoundException`). Check the id
+    /// (`Broker::list_groups`).
+    #[error("consumer group `{group}` does not exist: it has no members and no committed offsets")]
+    UnknownGroup {
+        /// The group asked for.
+        group: String,
+    },
+
+    /// The call changes a group's offsets from outside the group while it has active
+    /// members (Kafka's `GroupNotEmptyException`): `reset_group_offsets`,
+    /// `commit_group_offsets`, `delete_group`, `Mirror::migrate_group`, or a commit
+    /// from a consumer without membership (one that used `assign`). Close the group's
+    /// consumers first, or use another group id.
+    #[error(
+        "consumer group `{group}` has active members, so its offsets can only be changed by them; close its consumers first, or use another group id"
+    )]
+    GroupNotEmpty {
+        /// The group.
+        group: String,
+    },
+
+    /// A consumer joining a group shares no assignor with its members (Kafka's
+    /// `InconsistentGroupProtocolException`). Configure a common assignor
+    /// (`ConsumerConfig::assignors`) or use another group id.
+    #[error(
+        "the consumer's assignors share none with the members of group `{group}` (Kafka's INCONSISTENT_GROUP_PROTOCOL); give it an assignor the members use, or use another group id"
+    )]
+    InconsistentGroupProtocol {
+        /// The group.
+        group: String,
+    },
+
+    /// A record a topic (or a transform) refuses, whatever its size (Kafka's
+    /// `InvalidRecordException`): a negative timestamp, a keyless record on a
+    /// compacted topic, a value `transforms::key_from_field` cannot read. Nothing of
+    /// the batch is written; fix the record.
+    #[error("invalid record for topic `{topic}`: {reason}")]
+    InvalidRecord {
+        /// The record's topic.
+        topic: String,
+        /// What is wrong with the record.
+        reason: String,
+    },
+
+    /// A Connect worker call names a connector the worker does not have. Check the
+    /// name (`Worker::connectors`), or start the connector first.
+    #[error(
+        "connector `{name}` does not exist; start it first (`Worker::connectors` lists those that do)"
+    )]
+    UnknownConnector {
+        /// The connector name asked for.
+        name: String,
+    },
+
+    /// `Worker::start_source` or `start_sink` with the name of a connector that is
+    /// not stopped (Kafka Connect's `AlreadyExistsException`). Stop or remove it
+    /// first, restart it, or pick another name.
+    #[error(
+        "connector `{name}` already exists; stop or remove it first, restart it, or use another name"
+    )]
+    ConnectorExists {
+        /// The connector name.
+        name: String,
+    },
+
+    /// Code or data of the application failed inside a task: a streams serde could
+    /// not read a record or a stored value, or a connector's record was bad and its
+    /// `errors_tolerance` is `None`. The task (or the streams application) stops with
+    /// this error; `source` is the application's own error, `reason` what the task was
+    /// doing and what to do.
+    #[error("{task} failed: {reason}: {source}")]
+    Task {
+        /// The task, named as the user knows it (`connector `files` task 0`,
+        /// `streams application `wc``).
+        task: String,
+        /// What the task was doing, and what to do about it.
+        reason: String,
+        /// The application's error.
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl Error {

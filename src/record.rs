@@ -55,7 +55,7 @@ impl ProducerRecord {
     /// Sets the CreateTime timestamp in ms since the epoch. Default: the time of `send`.
     /// It must not be negative: as Kafka's `ProducerRecord` ("Invalid timestamp"), a
     /// negative one makes `send` fail with
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument).
+    /// [`Error::InvalidRecord`](crate::Error::InvalidRecord).
     #[must_use]
     pub fn timestamp(mut self, timestamp_ms: i64) -> Self {
         self.timestamp = Some(timestamp_ms);

@@ -114,10 +114,11 @@ impl GroupAppender {
             drop(q);
             self.lead(log, linger, batch_size);
         }
-        slot.outcome
-            .lock()
-            .take()
-            .unwrap_or_else(|| Err(Error::InvalidArgument("append outcome lost".into())))
+        slot.outcome.lock().take().unwrap_or_else(|| {
+            Err(Error::IllegalState(
+                "internal: a grouped append finished without an outcome; please report this".into(),
+            ))
+        })
     }
 
     /// Writes the queue as one batch (after lingering, if configured), then passes the

@@ -67,7 +67,9 @@ impl StdinSource {
             return Ok(rx.clone());
         }
         let Some(reader) = self.reader.lock().take() else {
-            return Err(Error::InvalidArgument("stdin source has no reader".into()));
+            return Err(Error::IllegalState(
+                "the stdin source lost its reader (its reader thread failed to start earlier); create a new StdinSource".into(),
+            ));
         };
         let (tx, rx) = bounded::<Vec<u8>>(4096);
         std::thread::Builder::new()

@@ -147,8 +147,12 @@ impl PartitionLog {
     /// Opens (or creates) the log in directory `dir`, recovering it after a crash, with
     /// its own background thread for prefaulting and timed flushes.
     ///
+    /// Errors name the partition by the directory's name, `<topic>-<partition>` under a
+    /// broker; a name that is not of that form (a standalone log) stands for
+    /// partition 0 of a topic named like the whole directory.
+    ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a bad config, [`Error::Io`] when files cannot be
+    /// [`Error::InvalidConfig`] for a bad config, [`Error::Io`] when files cannot be
     /// created or mapped, [`Error::Corrupt`] when a sealed segment is damaged.
     pub fn open(dir: impl AsRef<Path>, config: LogConfig) -> Result<PartitionLog> {
         let name = dir
