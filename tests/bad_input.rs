@@ -310,13 +310,13 @@ fn bad_configs_are_refused_naming_the_setting() {
     ];
     for (cfg, setting) in cases {
         let e = err(b.create_topic("t", cfg.clone()));
-        assert!(matches!(e, Error::InvalidArgument(_)), "{cfg:?}: {e}");
+        assert!(matches!(e, Error::InvalidConfig { .. }), "{cfg:?}: {e}");
         names(&e, &[setting]);
         let dir = tempfile::tempdir().unwrap();
         let e = err(Broker::builder(dir.path())
             .default_topic_config(cfg.clone())
             .open());
-        assert!(matches!(e, Error::InvalidArgument(_)), "{cfg:?}: {e}");
+        assert!(matches!(e, Error::InvalidConfig { .. }), "{cfg:?}: {e}");
     }
     assert!(b.list_topics().is_empty(), "a refused topic left metadata");
     b.create_topic("t", TopicConfig::new(2)).unwrap();
@@ -406,7 +406,7 @@ fn oversized_and_keyless_records_are_refused_and_write_nothing() {
     )
     .unwrap();
     let e = err(p.send(ProducerRecord::new("c").value("no key")));
-    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(matches!(e, Error::InvalidRecord { .. }), "{e}");
     names(&e, &["`c`", "key"]);
     assert_eq!(b.partition_log("c", 0).unwrap().log_end_offset(), 0);
 }
@@ -451,14 +451,14 @@ fn negative_record_timestamps_are_refused_at_send() {
     let p = b.producer();
     for ts in [-1, -2, i64::MIN] {
         let e = err(p.send(ProducerRecord::new("t").value("v").timestamp(ts)));
-        assert!(matches!(e, Error::InvalidArgument(_)), "{ts}: {e}");
+        assert!(matches!(e, Error::InvalidRecord { .. }), "{ts}: {e}");
         names(&e, &["`t`", "timestamp", &ts.to_string(), "non-negative"]);
         let batch = vec![
             ProducerRecord::new("t").value("ok").timestamp(5),
             ProducerRecord::new("t").value("bad").timestamp(ts),
         ];
         let e = err(p.send_batch(batch));
-        assert!(matches!(e, Error::InvalidArgument(_)), "{ts}: {e}");
+        assert!(matches!(e, Error::InvalidRecord { .. }), "{ts}: {e}");
     }
     assert_eq!(b.partition_log("t", 0).unwrap().log_end_offset(), 0);
     // Zero and the producer's clock are fine.
@@ -519,7 +519,7 @@ fn out_of_range_client_configs_are_refused_naming_the_setting() {
             err(c.assign(&[tp("t", 0)])),
             err(c.poll(Duration::ZERO)),
         ] {
-            assert!(matches!(e, Error::InvalidArgument(_)), "{setting}: {e}");
+            assert!(matches!(e, Error::InvalidConfig { .. }), "{setting}: {e}");
             names(&e, &[setting]);
         }
         assert!(c.assignment().is_empty());
@@ -527,7 +527,7 @@ fn out_of_range_client_configs_are_refused_naming_the_setting() {
     // Group management needs an assignor; manual assignment does not (as in Kafka).
     let mut c = b.consumer(base().assignors(Vec::new()));
     let e = err(c.subscribe(&["t"]));
-    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(matches!(e, Error::InvalidConfig { .. }), "{e}");
     names(&e, &["assignors"]);
     c.assign(&[tp("t", 0)]).unwrap();
     assert_eq!(c.poll(Duration::ZERO).unwrap().count(), 3);
@@ -556,10 +556,10 @@ fn out_of_range_client_configs_are_refused_naming_the_setting() {
     // batching") is allowed.
     let p = b.producer_with(brooklet::ProducerConfig::new().linger(Duration::MAX));
     let e = err(p.send(ProducerRecord::new("t").value("v")));
-    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(matches!(e, Error::InvalidConfig { .. }), "{e}");
     names(&e, &["linger"]);
     let e = err(p.send_batch(vec![ProducerRecord::new("t").value("v")]));
-    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(matches!(e, Error::InvalidConfig { .. }), "{e}");
     let p = b.producer_with(brooklet::ProducerConfig::new().batch_size(0));
     p.send(ProducerRecord::new("t").value("v")).unwrap();
     assert_eq!(b.partition_log("t", 0).unwrap().log_end_offset(), 4);
@@ -594,7 +594,7 @@ fn an_empty_group_id_is_refused_by_every_group_call() {
     let (_d, b) = open();
     b.create_topic("t", TopicConfig::new(1)).unwrap();
     let empty = |what: &str, e: Error| {
-        assert!(matches!(e, Error::InvalidArgument(_)), "{what}: {e}");
+        assert!(matches!(e, Error::InvalidGroupId { .. }), "{what}: {e}");
         names(&e, &["group_id", "empty"]);
     };
     let mut c = b.consumer(ConsumerConfig::new().group_id(""));
@@ -674,7 +674,7 @@ fn out_of_range_partitions_are_unknown_partition_everywhere() {
         err(c.pause(&[tp("t", 1)])),
         err(c.resume(&[tp("t", 1)])),
     ] {
-        assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+        assert!(matches!(e, Error::NotAssigned { .. }), "{e}");
         names(&e, &["t-1", "not assigned"]);
     }
 }
@@ -716,6 +716,9 @@ fn oversized_group_ids_and_metadata_are_refused_or_kept_whole() {
         let mut c = consumer(&b, Some(group));
         c.assign(&[tp("t", 0)]).unwrap();
         match c.commit_sync_offsets(&[(tp("t", 0), m.clone())]) {
+            Err(e) if group == long_group => {
+                assert!(matches!(e, Error::InvalidGroupId { .. }), "{e}");
+            }
             Err(e) => assert!(matches!(e, Error::InvalidArgument(_)), "{e}"),
             Ok(()) => accepted.push((group.to_string(), m)),
         }
@@ -809,7 +812,7 @@ fn out_of_range_offsets_are_typed_errors_or_reset() {
     }
     // Groups that do not exist or have members.
     let e = err(b.describe_group("ghost"));
-    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(matches!(e, Error::UnknownGroup { .. }), "{e}");
     names(&e, &["`ghost`"]);
     let e = err(b.delete_group("ghost"));
     names(&e, &["`ghost`"]);
@@ -820,7 +823,7 @@ fn out_of_range_offsets_are_typed_errors_or_reset() {
         err(b.reset_group_offsets("busy", &[], OffsetSpec::Earliest)),
         err(b.delete_group("busy")),
     ] {
-        assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+        assert!(matches!(e, Error::GroupNotEmpty { .. }), "{e}");
         names(&e, &["`busy`", "members"]);
     }
     // Without a group.
@@ -829,7 +832,7 @@ fn out_of_range_offsets_are_typed_errors_or_reset() {
         err(solo.subscribe(&["t"])),
         err(solo.committed(&[tp("t", 0)])),
     ] {
-        assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+        assert!(matches!(e, Error::InvalidGroupId { .. }), "{e}");
         names(&e, &["group_id"]);
     }
     solo.assign(&[tp("t", 0)]).unwrap();
@@ -839,7 +842,7 @@ fn out_of_range_offsets_are_typed_errors_or_reset() {
     let e = err(member.assign(&[tp("t", 0)]));
     names(&e, &["unsubscribe"]);
     let e = err(solo.subscribe_pattern("t.*"));
-    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(matches!(e, Error::InvalidGroupId { .. }), "{e}");
 }
 
 // ---------------------------------------------------------------------------------
@@ -1079,7 +1082,7 @@ fn poll_inside_a_rebalance_listener_and_wakeup_are_typed() {
     impl RebalanceListener for Nested {
         fn on_partitions_assigned(&mut self, c: &mut Consumer, _: &[TopicPartition]) {
             let e = c.poll(Duration::ZERO).unwrap_err();
-            assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+            assert!(matches!(e, Error::IllegalState(_)), "{e}");
             assert!(e.to_string().contains("rebalance listener"), "{e}");
             self.0.store(true, Ordering::Release);
         }
