@@ -1600,3 +1600,95 @@ fn a_damaged_base_offset_is_corrupt_not_an_empty_read() {
         }
     }
 }
+
+/// The variants that replaced `InvalidArgument` where a caller has something to match
+/// (a group's protocol, a connector's name, an application's own failure), each
+/// produced by a real call and naming what is wrong. The others (`InvalidConfig`,
+/// `NotAssigned`, `InvalidGroupId`, `UnknownGroup`, `GroupNotEmpty`, `InvalidRecord`)
+/// are asserted where their situations are tested above.
+#[test]
+fn groups_connectors_and_tasks_have_their_own_variants() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    // A member whose assignors share none with the group's.
+    let with = |a: Arc<dyn brooklet::Assignor>| {
+        b.consumer(
+            ConsumerConfig::new()
+                .group_id("mixed")
+                .enable_auto_commit(false)
+                .assignors(vec![a]),
+        )
+    };
+    let mut first = with(Arc::new(brooklet::RangeAssignor));
+    first.subscribe(&["t"]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while first.assignment().is_empty() {
+        first.poll(Duration::from_millis(10)).unwrap();
+        assert!(Instant::now() < deadline, "never assigned");
+    }
+    let mut other = with(Arc::new(brooklet::RoundRobinAssignor));
+    let e = err(other
+        .subscribe(&["t"])
+        .and_then(|()| other.poll(Duration::from_millis(10))));
+    assert!(
+        matches!(&e, Error::InconsistentGroupProtocol { group } if group == "mixed"),
+        "{e}"
+    );
+    names(&e, &["`mixed`", "assignor"]);
+    drop(other);
+    drop(first);
+    // Connect: unknown and duplicate connector names.
+    let w = brooklet::connect::Worker::new(&b).unwrap();
+    let e = err(w.status("nope"));
+    assert!(
+        matches!(&e, Error::UnknownConnector { name } if name == "nope"),
+        "{e}"
+    );
+    names(&e, &["`nope`"]);
+    let e = err(w.pause("nope"));
+    assert!(matches!(e, Error::UnknownConnector { .. }), "{e}");
+    let source = || brooklet::connect::StdinSource::from_reader("t", &b"line\n"[..]);
+    w.start_source(source(), brooklet::connect::ConnectorConfig::new("lines"))
+        .unwrap();
+    let e = err(w.start_source(source(), brooklet::connect::ConnectorConfig::new("lines")));
+    assert!(
+        matches!(&e, Error::ConnectorExists { name } if name == "lines"),
+        "{e}"
+    );
+    names(&e, &["`lines`", "already exists"]);
+    w.stop("lines").unwrap();
+    // Streams: a serde that cannot read an input record stops the application with
+    // `Task`, carrying the serde's own error as the source.
+    b.create_topic("in", TopicConfig::new(1)).unwrap();
+    b.create_topic("out", TopicConfig::new(1)).unwrap();
+    b.producer()
+        .send(ProducerRecord::new("in").key("k").value(vec![0xff, 0xfe]))
+        .unwrap();
+    let builder = StreamsBuilder::new();
+    builder.stream("in", Utf8, Utf8).to("out", Utf8, Utf8);
+    let app = KafkaStreams::new(builder.build(), &b, StreamsConfig::new("serde-app")).unwrap();
+    app.start().unwrap();
+    let e = err(app.start());
+    assert!(matches!(e, Error::IllegalState(_)), "{e}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.state() != brooklet::streams::StreamsState::Error {
+        assert!(
+            Instant::now() < deadline,
+            "the bad record did not stop the app"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let e = err(app.close());
+    match &e {
+        Error::Task { task, source, .. } => {
+            assert!(task.contains("`in`"), "{e}");
+            assert!(source.to_string().contains("UTF-8"), "{e}");
+        }
+        other => panic!("expected Error::Task, got {other:?}"),
+    }
+    names(&e, &["`in`", "value", "UTF-8"]);
+    // `Error` is `Clone`: a copy keeps the source.
+    let copy = e.clone();
+    assert_eq!(copy.to_string(), e.to_string());
+    assert!(std::error::Error::source(&copy).is_some());
+}

@@ -137,7 +137,10 @@ fn pause_resume_stop_restart_and_status() {
     });
 
     // Typed errors for bad requests.
-    assert!(matches!(w.pause("nope"), Err(Error::UnknownConnector { .. })));
+    assert!(matches!(
+        w.pause("nope"),
+        Err(Error::UnknownConnector { .. })
+    ));
     assert!(matches!(
         w.start_source(FileSource::new(&a, "logs"), fast("in")),
         Err(Error::ConnectorExists { .. })
