@@ -322,7 +322,7 @@ impl Group {
             });
             if !common {
                 return Err(Error::InconsistentGroupProtocol {
-                    group: self.id.to_string(),
+                    group: self.id.clone(),
                 });
             }
         }
@@ -462,7 +462,7 @@ impl Group {
             None => {
                 // A consumer without membership (assign) commits from outside.
                 return Err(Error::GroupNotEmpty {
-                    group: self.id.to_string(),
+                    group: self.id.clone(),
                 });
             }
             Some(m) if !st.members.contains_key(m) || generation != st.generation => {

@@ -143,7 +143,7 @@ impl Policy {
             h("connector.name", self.connector.clone());
             h("task.id", self.task.to_string());
             h("stage", stage.name().to_string());
-            h("exception.message", reason.to_string());
+            h("exception.message", reason.clone());
         }
         Ok(Some(dl))
     }
