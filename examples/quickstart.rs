@@ -56,7 +56,7 @@ fn main() -> brooklet::Result<()> {
     println!("log files in {}", dir.display());
     std::fs::remove_dir_all(&dir).map_err(|e| brooklet::Error::Io {
         path: dir,
-        source: e,
+        source: std::sync::Arc::new(e),
     })?;
     Ok(())
 }

@@ -56,8 +56,8 @@ impl Broker {
     /// Members, assignment, generation and state of a group.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when the group has neither members nor offsets, or
-    /// for an empty group id (Kafka's `INVALID_GROUP_ID`).
+    /// [`Error::UnknownGroup`] when the group has neither members nor offsets;
+    /// [`Error::InvalidGroupId`] for an empty group id (Kafka's `INVALID_GROUP_ID`).
     pub fn describe_group(&self, group: &str) -> Result<GroupDescription> {
         crate::config::validate_group_id(group)?;
         if let Some(g) = self.groups().get(group) {
@@ -89,7 +89,7 @@ impl Broker {
     ///
     /// # Errors
     /// [`Error::Io`] when `__consumer_offsets` cannot be read;
-    /// [`Error::InvalidArgument`] for an empty group id (Kafka's `INVALID_GROUP_ID`).
+    /// [`Error::InvalidGroupId`] for an empty group id (Kafka's `INVALID_GROUP_ID`).
     pub fn list_group_offsets(&self, group: &str) -> Result<Vec<GroupPartitionOffset>> {
         crate::config::validate_group_id(group)?;
         let store = self.offset_store()?;
@@ -115,8 +115,9 @@ impl Broker {
     /// `kafka-consumer-groups.sh --reset-offsets`, the group must have no members.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] while the group has members or for an empty group
-    /// id; [`Error::UnknownTopic`] / [`Error::UnknownPartition`]; [`Error::Io`].
+    /// [`Error::GroupNotEmpty`] while the group has members; [`Error::InvalidGroupId`]
+    /// for an empty group id; [`Error::UnknownTopic`] / [`Error::UnknownPartition`];
+    /// [`Error::Io`].
     pub fn reset_group_offsets(
         &self,
         group: &str,
@@ -159,9 +160,10 @@ impl Broker {
     /// `alterConsumerGroupOffsets`). As with Kafka, the group must have no members.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] while the group has members, for a negative offset or
-    /// an empty group id; [`Error::UnknownTopic`] / [`Error::UnknownPartition`];
-    /// [`Error::Io`].
+    /// [`Error::GroupNotEmpty`] while the group has members; [`Error::InvalidArgument`]
+    /// for a negative offset or metadata longer than Kafka stores;
+    /// [`Error::InvalidGroupId`] for an empty group id; [`Error::UnknownTopic`] /
+    /// [`Error::UnknownPartition`]; [`Error::Io`].
     pub fn commit_group_offsets(
         &self,
         group: &str,
@@ -174,7 +176,7 @@ impl Broker {
             self.partition_log(tp.topic(), tp.partition())?;
             if *o < 0 {
                 return Err(Error::InvalidArgument(format!(
-                    "offset {o} for {tp} is negative"
+                    "offset {o} for `{tp}` is negative"
                 )));
             }
         }
@@ -189,8 +191,9 @@ impl Broker {
     /// Deletes a group's committed offsets (Kafka's `deleteConsumerGroups`).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] while the group has members, when it does not exist,
-    /// or for an empty group id; [`Error::Io`].
+    /// [`Error::GroupNotEmpty`] while the group has members; [`Error::UnknownGroup`]
+    /// when it does not exist; [`Error::InvalidGroupId`] for an empty group id;
+    /// [`Error::Io`].
     pub fn delete_group(&self, group: &str) -> Result<()> {
         crate::config::validate_group_id(group)?;
         self.require_no_members(group)?;
@@ -206,14 +209,16 @@ impl Broker {
 
     fn require_no_members(&self, group: &str) -> Result<()> {
         match self.groups().get(group) {
-            Some(g) if !g.is_empty() => Err(Error::InvalidArgument(format!(
-                "group `{group}` has active members; close its consumers first"
-            ))),
+            Some(g) if !g.is_empty() => Err(Error::GroupNotEmpty {
+                group: group.to_string(),
+            }),
             _ => Ok(()),
         }
     }
 }
 
 fn unknown_group(group: &str) -> Error {
-    Error::InvalidArgument(format!("consumer group `{group}` does not exist"))
+    Error::UnknownGroup {
+        group: group.to_string(),
+    }
 }

@@ -9,11 +9,14 @@ use crate::storage::{FlushPolicy, LogConfig};
 /// Refuses a duration longer than `max_ms` milliseconds: Kafka's time settings are INT
 /// (`i32::MAX` ms, about 24.8 days) or LONG (`i64::MAX` ms) milliseconds, and longer
 /// ones could not be stored in a topic file nor added to a clock without overflowing.
-pub(crate) fn check_ms(d: Duration, max_ms: u64, setting: &str, kafka: &str) -> Result<()> {
+pub(crate) fn check_ms(d: Duration, max_ms: u64, setting: &'static str, kafka: &str) -> Result<()> {
     if d.as_millis() > u128::from(max_ms) {
-        return Err(Error::InvalidArgument(format!(
-            "{setting} of {d:?} is longer than the {max_ms} ms Kafka's `{kafka}` holds"
-        )));
+        return Err(Error::InvalidConfig {
+            setting,
+            reason: format!(
+                "{setting} of {d:?} is longer than the {max_ms} ms Kafka's `{kafka}` holds"
+            ),
+        });
     }
     Ok(())
 }
@@ -142,7 +145,7 @@ impl TopicConfig {
     /// preallocated per partition, too much for an embedded log. Range: 1024 bytes to
     /// `i32::MAX` (Kafka's INT, whose index positions are 32-bit); Kafka 4 asks for at
     /// least 1 MiB, brooklet allows small segments for small logs and tests. Others
-    /// fail `create_topic` with [`Error::InvalidArgument`].
+    /// fail `create_topic` with [`Error::InvalidConfig`].
     #[must_use]
     pub fn segment_bytes(mut self, bytes: u64) -> Self {
         self.segment_bytes = bytes;
@@ -150,7 +153,7 @@ impl TopicConfig {
     }
     /// Roll segments older than this (`segment.ms`). Default: 7 days. Kafka's range:
     /// 1 ms to `i64::MAX` ms; others fail `create_topic` with
-    /// [`Error::InvalidArgument`].
+    /// [`Error::InvalidConfig`].
     #[must_use]
     pub fn segment_ms(mut self, d: Duration) -> Self {
         self.segment_ms = d;
@@ -158,7 +161,7 @@ impl TopicConfig {
     }
     /// Delete segments older than this (`retention.ms`); `None` keeps them forever
     /// (Kafka's -1). Default: 7 days. At most `i64::MAX` ms (Kafka's LONG), or
-    /// `create_topic` fails with [`Error::InvalidArgument`].
+    /// `create_topic` fails with [`Error::InvalidConfig`].
     #[must_use]
     pub fn retention_ms(mut self, d: Option<Duration>) -> Self {
         self.retention_ms = d;
@@ -179,7 +182,7 @@ impl TopicConfig {
         self
     }
     /// Largest record batch (`max.message.bytes`). Default: 1,048,588. Kafka allows 0;
-    /// brooklet refuses it ([`Error::InvalidArgument`] from `create_topic`) because no
+    /// brooklet refuses it ([`Error::InvalidConfig`] from `create_topic`) because no
     /// batch, not even an empty one, would fit.
     #[must_use]
     pub fn max_message_bytes(mut self, bytes: u32) -> Self {
@@ -200,7 +203,7 @@ impl TopicConfig {
     }
     /// `index.interval.bytes`. Default: 4096. Kafka allows 0 (an index entry per
     /// batch); brooklet needs at least 1, which means the same, and refuses 0 with
-    /// [`Error::InvalidArgument`] from `create_topic`.
+    /// [`Error::InvalidConfig`] from `create_topic`.
     #[must_use]
     pub fn index_interval_bytes(mut self, bytes: u32) -> Self {
         self.index_interval_bytes = bytes;
@@ -241,22 +244,27 @@ impl TopicConfig {
 
     pub(crate) fn validate(&self) -> crate::Result<()> {
         if self.partitions == 0 {
-            return Err(crate::Error::InvalidArgument(
-                "a topic needs at least one partition".into(),
-            ));
+            return Err(crate::Error::InvalidConfig {
+                setting: "partitions",
+                reason: "a topic needs at least one partition".into(),
+            });
         }
         if self.partitions > 100_000 {
-            return Err(crate::Error::InvalidArgument(format!(
-                "{} partitions is more than the supported 100000",
-                self.partitions
-            )));
+            return Err(crate::Error::InvalidConfig {
+                setting: "partitions",
+                reason: format!(
+                    "{} partitions is more than the supported 100000",
+                    self.partitions
+                ),
+            });
         }
         // Kafka's LogConfig: min.cleanable.dirty.ratio between(0, 1); retention.ms,
         // delete.retention.ms and min.compaction.lag.ms are LONG milliseconds.
         if !(0.0..=1.0).contains(&self.min_cleanable_dirty_ratio) {
-            return Err(crate::Error::InvalidArgument(
-                "min_cleanable_dirty_ratio must be between 0 and 1".into(),
-            ));
+            return Err(crate::Error::InvalidConfig {
+                setting: "min_cleanable_dirty_ratio",
+                reason: "min_cleanable_dirty_ratio must be between 0 and 1".into(),
+            });
         }
         if let Some(d) = self.retention_ms {
             check_ms(d, LONG_MS, "retention_ms", "retention.ms")?;
@@ -324,7 +332,7 @@ impl ProducerConfig {
     /// How long a send waits for other senders to share its batch (`linger.ms`).
     /// Default: 0 (Kafka 3.x's default is 5 ms over a network; in process, batching
     /// already happens whenever senders overlap). At most `i64::MAX` ms (Kafka's LONG):
-    /// a longer one makes every send fail with [`Error::InvalidArgument`].
+    /// a longer one makes every send fail with [`Error::InvalidConfig`].
     #[must_use]
     pub fn linger(mut self, d: Duration) -> Self {
         self.linger = d;
@@ -358,7 +366,7 @@ impl ProducerConfig {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] naming the setting.
+    /// [`Error::InvalidConfig`] naming the setting.
     pub fn validate(&self) -> Result<()> {
         check_ms(self.linger, LONG_MS, "linger", "linger.ms")
     }
@@ -430,7 +438,7 @@ impl ConsumerConfig {
     /// The consumer group (`group.id`); needed for `subscribe` and for commits.
     /// Default: none. An empty id is refused, as Kafka's `InvalidGroupIdException`:
     /// every consumer call that uses the configuration fails with
-    /// [`Error::InvalidArgument`].
+    /// [`Error::InvalidGroupId`].
     #[must_use]
     pub fn group_id(mut self, id: impl Into<String>) -> Self {
         self.group_id = Some(id.into());
@@ -440,7 +448,7 @@ impl ConsumerConfig {
     /// under the same id within `session_timeout` keeps its partitions without a
     /// rebalance. Default: none (dynamic member). Kafka's rules apply (non-empty, at
     /// most 249 characters of `[a-zA-Z0-9._-]`); another id makes the consumer's calls
-    /// fail with [`Error::InvalidArgument`].
+    /// fail with [`Error::InvalidConfig`].
     #[must_use]
     pub fn group_instance_id(mut self, id: impl Into<String>) -> Self {
         self.group_instance_id = Some(id.into());
@@ -466,7 +474,7 @@ impl ConsumerConfig {
         self
     }
     /// `max.poll.records`. Default: 500. At least 1, as Kafka's atLeast(1): with 0 the
-    /// consumer's calls fail with [`Error::InvalidArgument`].
+    /// consumer's calls fail with [`Error::InvalidConfig`].
     #[must_use]
     pub fn max_poll_records(mut self, n: usize) -> Self {
         self.max_poll_records = n;
@@ -474,7 +482,7 @@ impl ConsumerConfig {
     }
     /// `max.poll.interval.ms`: a member that does not poll this often is removed from
     /// its group. Default: 5 min. Kafka's range: 1 ms to `i32::MAX` ms (INT
-    /// atLeast(1)); others make the consumer's calls fail with [`Error::InvalidArgument`].
+    /// atLeast(1)); others make the consumer's calls fail with [`Error::InvalidConfig`].
     #[must_use]
     pub fn max_poll_interval(mut self, d: Duration) -> Self {
         self.max_poll_interval = d;
@@ -508,7 +516,7 @@ impl ConsumerConfig {
     }
     /// `partition.assignment.strategy`, in order of preference. Default: range, then
     /// cooperative-sticky, as Kafka 3.x. An empty list makes `subscribe` fail with
-    /// [`Error::InvalidArgument`] (Kafka: "Must configure at least one partition
+    /// [`Error::InvalidConfig`] (Kafka: "Must configure at least one partition
     /// assigner"); manual assignment needs none.
     #[must_use]
     pub fn assignors(mut self, a: Vec<std::sync::Arc<dyn crate::assignor::Assignor>>) -> Self {
@@ -533,7 +541,8 @@ impl ConsumerConfig {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] naming the setting.
+    /// [`Error::InvalidConfig`] naming the setting; [`Error::InvalidGroupId`] for an
+    /// empty `group_id`.
     pub fn validate(&self) -> Result<()> {
         if let Some(g) = &self.group_id {
             validate_group_id(g)?;
@@ -542,15 +551,20 @@ impl ConsumerConfig {
             validate_group_instance_id(id)?;
         }
         if self.max_poll_records == 0 {
-            return Err(Error::InvalidArgument(
-                "max_poll_records is 0; Kafka's `max.poll.records` must be at least 1".into(),
-            ));
+            return Err(Error::InvalidConfig {
+                setting: "max_poll_records",
+                reason: "max_poll_records is 0; Kafka's `max.poll.records` must be at least 1"
+                    .into(),
+            });
         }
         if self.max_poll_interval < Duration::from_millis(1) {
-            return Err(Error::InvalidArgument(format!(
-                "max_poll_interval of {:?} is shorter than the 1 ms Kafka's `max.poll.interval.ms` allows",
-                self.max_poll_interval
-            )));
+            return Err(Error::InvalidConfig {
+                setting: "max_poll_interval",
+                reason: format!(
+                    "max_poll_interval of {:?} is shorter than the 1 ms Kafka's `max.poll.interval.ms` allows",
+                    self.max_poll_interval
+                ),
+            });
         }
         check_ms(
             self.max_poll_interval,
@@ -579,9 +593,9 @@ impl ConsumerConfig {
 /// (`GroupCoordinatorService.isGroupIdNotEmpty`).
 pub(crate) fn validate_group_id(group: &str) -> Result<()> {
     if group.is_empty() {
-        return Err(Error::InvalidArgument(
-            "the group_id is empty; Kafka refuses an empty group id (INVALID_GROUP_ID): name the group, or leave group_id unset to read without a group".into(),
-        ));
+        return Err(Error::InvalidGroupId {
+            reason: "the group_id is empty; Kafka refuses an empty group id (INVALID_GROUP_ID): name the group, or leave group_id unset to read without a group".into(),
+        });
     }
     Ok(())
 }
@@ -590,9 +604,12 @@ pub(crate) fn validate_group_id(group: &str) -> Result<()> {
 /// (1-249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`).
 fn validate_group_instance_id(id: &str) -> Result<()> {
     let bad = |why: &str| {
-        Err(Error::InvalidArgument(format!(
-            "group_instance_id `{id}` {why}; Kafka's `group.instance.id` takes 1-249 characters of ASCII letters, digits, `.`, `_` and `-`"
-        )))
+        Err(Error::InvalidConfig {
+            setting: "group_instance_id",
+            reason: format!(
+                "group_instance_id `{id}` {why}; Kafka's `group.instance.id` takes 1-249 characters of ASCII letters, digits, `.`, `_` and `-`"
+            ),
+        })
     };
     if id.is_empty() {
         return bad("is empty");

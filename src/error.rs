@@ -1,6 +1,9 @@
 //! The crate's one error type.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::topic_partition::TopicPartition;
 
 /// The result type of every fallible brooklet call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -11,7 +14,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// operator; a poisoned partition needs a reopen; argument errors need a code fix;
 /// concurrency outcomes (`RebalanceInProgress`, `StaleGeneration`, ...) are part of the
 /// normal life of a consumer group.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// An operating-system I/O call failed on `path`.
@@ -19,9 +22,10 @@ pub enum Error {
     Io {
         /// The file or directory the call was made on.
         path: PathBuf,
-        /// The operating system's error.
+        /// The operating system's error, shared so that `Error` is `Clone` (read its
+        /// `kind()` and `raw_os_error()` through the `Arc`).
         #[source]
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
 
     /// Bytes on disk do not form valid data where valid data must be (a sealed segment,
@@ -51,12 +55,13 @@ pub enum Error {
     /// An earlier flush of this partition failed. The kernel may have dropped the dirty
     /// pages, so a retried flush could report success for data that is gone: every later
     /// write is refused until the broker is reopened, which recovers what was durable.
-    #[error(
-        "partition `{partition}` is poisoned by a failed flush ({reason}); reopen the broker to recover the durable prefix"
-    )]
+    ///
+    /// `partition` is `None` when the whole broker is poisoned: one of its background
+    /// tasks panicked, and it refuses every call until reopened.
+    #[error("{}", poisoned_message(partition.as_ref(), reason))]
     Poisoned {
-        /// `<topic>-<partition>`.
-        partition: String,
+        /// The poisoned partition; `None` for the whole broker.
+        partition: Option<TopicPartition>,
         /// The error the failed flush reported.
         reason: String,
     },
@@ -102,7 +107,7 @@ pub enum Error {
         "record batch of {size} bytes for `{topic}` exceeds the limit of {max} bytes; raise `max_message_bytes` (and `segment_bytes`) or send smaller records"
     )]
     RecordTooLarge {
-        /// The topic (or `<topic>-<partition>`).
+        /// The topic.
         topic: String,
         /// Encoded size in bytes.
         size: usize,
@@ -115,8 +120,8 @@ pub enum Error {
         "offset {offset} is out of range for `{partition}` (valid: {log_start}..={log_end}); seek to a valid offset or set `auto_offset_reset`"
     )]
     OffsetOutOfRange {
-        /// `<topic>-<partition>`.
-        partition: String,
+        /// The partition.
+        partition: TopicPartition,
         /// The offset asked for.
         offset: i64,
         /// First offset still in the log.
@@ -132,8 +137,8 @@ pub enum Error {
     NoOffset {
         /// The consumer group.
         group: String,
-        /// `<topic>-<partition>`.
-        partition: String,
+        /// The partition.
+        partition: TopicPartition,
     },
 
     /// The group is rebalancing; call `poll` again to join the new generation.
@@ -176,7 +181,11 @@ pub enum Error {
     #[error("the call was interrupted by wakeup()")]
     Wakeup,
 
-    /// A configuration value or argument is invalid.
+    /// An argument is invalid and no more precise variant fits: a negative offset or
+    /// timestamp, an invalid regular expression, a partition count that does not grow,
+    /// an internal topic given to a call that refuses them. The message says which
+    /// argument and why; fix the call. Bad configuration values are
+    /// [`InvalidConfig`](Error::InvalidConfig).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
@@ -200,10 +209,135 @@ pub enum Error {
 
     /// The call is not valid in the handle's current state, whatever its arguments
     /// (Kafka's `IllegalStateException`): `poll` on a consumer that is neither
-    /// subscribed nor assigned, or `assign` while subscribed. The message says which
-    /// call to make first.
+    /// subscribed nor assigned, or `assign` while subscribed; `start` on a streams
+    /// application or mirror that already runs; pausing a stopped connector; a mirror
+    /// whose target no longer matches what it copied. The message says which call to
+    /// make first. Also an internal invariant that did not hold (the message says so:
+    /// please report it).
     #[error("illegal state: {0}")]
     IllegalState(String),
+
+    /// A configuration value is out of range or inconsistent with another:
+    /// `create_topic` and `BrokerBuilder::open` with a bad [`TopicConfig`] value, the
+    /// first call of a producer or consumer whose [`ProducerConfig`] or
+    /// [`ConsumerConfig`] is out of Kafka's ranges (see their `validate`), a
+    /// connector's or mirror's config. Fix the named setting.
+    ///
+    /// [`TopicConfig`]: crate::TopicConfig
+    /// [`ProducerConfig`]: crate::ProducerConfig
+    /// [`ConsumerConfig`]: crate::ConsumerConfig
+    #[error("invalid configuration `{setting}`: {reason}")]
+    InvalidConfig {
+        /// The setting, as its builder method is named (`segment_bytes`,
+        /// `max_poll_records`, `flush`, `topics`, ...).
+        setting: &'static str,
+        /// What is wrong with its value, and the allowed range.
+        reason: String,
+    },
+
+    /// `seek`, `seek_to_beginning`, `seek_to_end`, `position`, `pause` or `resume` on a
+    /// partition the consumer is not assigned (Kafka's `IllegalStateException`
+    /// "No current assignment for partition"). Assign it, or wait until the group
+    /// assigns it (a rebalance listener's `on_partitions_assigned`), then call again.
+    #[error(
+        "partition `{partition}` is not assigned to this consumer; assign it (or wait until the group assigns it) before seeking, pausing or asking its position"
+    )]
+    NotAssigned {
+        /// The partition asked for.
+        partition: TopicPartition,
+    },
+
+    /// A group id Kafka refuses (`InvalidGroupIdException`, `INVALID_GROUP_ID`): an
+    /// empty one, one longer than Kafka's offset schema stores, or none on a consumer
+    /// whose call needs a group (`subscribe`, commits, `committed`). Set
+    /// `ConsumerConfig::group_id`, or pass a valid id to the admin call.
+    #[error("invalid consumer group id: {reason}")]
+    InvalidGroupId {
+        /// Which rule the id breaks, and what to do.
+        reason: String,
+    },
+
+    /// An admin call names a consumer group that has neither members nor committed
+    /// offsets (Kafka's `GroupIdNotFoundException`). Check the id
+    /// (`Broker::list_groups`).
+    #[error("consumer group `{group}` does not exist: it has no members and no committed offsets")]
+    UnknownGroup {
+        /// The group asked for.
+        group: String,
+    },
+
+    /// The call changes a group's offsets from outside the group while it has active
+    /// members (Kafka's `GroupNotEmptyException`): `reset_group_offsets`,
+    /// `commit_group_offsets`, `delete_group`, `Mirror::migrate_group`, or a commit
+    /// from a consumer without membership (one that used `assign`). Close the group's
+    /// consumers first, or use another group id.
+    #[error(
+        "consumer group `{group}` has active members, so its offsets can only be changed by them; close its consumers first, or use another group id"
+    )]
+    GroupNotEmpty {
+        /// The group.
+        group: String,
+    },
+
+    /// A consumer joining a group shares no assignor with its members (Kafka's
+    /// `InconsistentGroupProtocolException`). Configure a common assignor
+    /// (`ConsumerConfig::assignors`) or use another group id.
+    #[error(
+        "the consumer's assignors share none with the members of group `{group}` (Kafka's INCONSISTENT_GROUP_PROTOCOL); give it an assignor the members use, or use another group id"
+    )]
+    InconsistentGroupProtocol {
+        /// The group.
+        group: String,
+    },
+
+    /// A record a topic (or a transform) refuses, whatever its size (Kafka's
+    /// `InvalidRecordException`): a negative timestamp, a keyless record on a
+    /// compacted topic, a value `transforms::key_from_field` cannot read. Nothing of
+    /// the batch is written; fix the record.
+    #[error("invalid record for topic `{topic}`: {reason}")]
+    InvalidRecord {
+        /// The record's topic.
+        topic: String,
+        /// What is wrong with the record.
+        reason: String,
+    },
+
+    /// A Connect worker call names a connector the worker does not have. Check the
+    /// name (`Worker::connectors`), or start the connector first.
+    #[error(
+        "connector `{name}` does not exist; start it first (`Worker::connectors` lists those that do)"
+    )]
+    UnknownConnector {
+        /// The connector name asked for.
+        name: String,
+    },
+
+    /// `Worker::start_source` or `start_sink` with the name of a connector that is
+    /// not stopped (Kafka Connect's `AlreadyExistsException`). Stop or remove it
+    /// first, restart it, or pick another name.
+    #[error(
+        "connector `{name}` already exists; stop or remove it first, restart it, or use another name"
+    )]
+    ConnectorExists {
+        /// The connector name.
+        name: String,
+    },
+
+    /// Code or data of the application failed inside a task: a streams serde could
+    /// not read a record or a stored value, or a connector's record was bad and its
+    /// `errors_tolerance` is `None`. The task (or the streams application) stops with
+    /// this error; `source` is the application's own error, `reason` what the task was
+    /// doing and what to do.
+    #[error("{task} failed: {reason}: {source}")]
+    Task {
+        /// The task, named as the user knows it (`connector `files` task 0`,
+        /// `streams application `wc``).
+        task: String,
+        /// What the task was doing, and what to do about it.
+        reason: String,
+        /// The application's error.
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl Error {
@@ -211,7 +345,7 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            source: Arc::new(source),
         }
     }
 
@@ -227,103 +361,14 @@ impl Error {
             reason: reason.into(),
         }
     }
+}
 
-    /// A copy of this error for every caller that shared the failed operation (group
-    /// append): `io::Error` is not `Clone`, so its kind and message are kept.
-    pub(crate) fn duplicate(&self) -> Error {
-        use Error::*;
-        match self {
-            Io { path, source } => Io {
-                path: path.clone(),
-                source: std::io::Error::new(source.kind(), source.to_string()),
-            },
-            Corrupt {
-                path,
-                offset,
-                reason,
-            } => Corrupt {
-                path: path.clone(),
-                offset: *offset,
-                reason: reason.clone(),
-            },
-            Format { offset, reason } => Format {
-                offset: *offset,
-                reason: reason.clone(),
-            },
-            Poisoned { partition, reason } => Poisoned {
-                partition: partition.clone(),
-                reason: reason.clone(),
-            },
-            UnknownTopic { topic } => UnknownTopic {
-                topic: topic.clone(),
-            },
-            UnknownPartition {
-                topic,
-                partition,
-                partitions,
-            } => UnknownPartition {
-                topic: topic.clone(),
-                partition: *partition,
-                partitions: *partitions,
-            },
-            TopicExists { topic } => TopicExists {
-                topic: topic.clone(),
-            },
-            InvalidTopicName { name, reason } => InvalidTopicName {
-                name: name.clone(),
-                reason: reason.clone(),
-            },
-            RecordTooLarge { topic, size, max } => RecordTooLarge {
-                topic: topic.clone(),
-                size: *size,
-                max: *max,
-            },
-            OffsetOutOfRange {
-                partition,
-                offset,
-                log_start,
-                log_end,
-            } => OffsetOutOfRange {
-                partition: partition.clone(),
-                offset: *offset,
-                log_start: *log_start,
-                log_end: *log_end,
-            },
-            NoOffset { group, partition } => NoOffset {
-                group: group.clone(),
-                partition: partition.clone(),
-            },
-            RebalanceInProgress { group } => RebalanceInProgress {
-                group: group.clone(),
-            },
-            StaleGeneration {
-                group,
-                member,
-                generation,
-                current,
-            } => StaleGeneration {
-                group: group.clone(),
-                member: member.clone(),
-                generation: *generation,
-                current: *current,
-            },
-            Locked { dir, holder } => Locked {
-                dir: dir.clone(),
-                holder: holder.clone(),
-            },
-            Closed => Closed,
-            Wakeup => Wakeup,
-            InvalidArgument(m) => InvalidArgument(m.clone()),
-            NotCoPartitioned {
-                application_id,
-                sub_topology,
-                topics,
-            } => NotCoPartitioned {
-                application_id: application_id.clone(),
-                sub_topology: *sub_topology,
-                topics: topics.clone(),
-            },
-            IllegalState(m) => IllegalState(m.clone()),
-        }
+/// The message of a `Poisoned` error.
+fn poisoned_message(partition: Option<&TopicPartition>, reason: &str) -> String {
+    match partition {
+        Some(tp) => format!(
+            "partition `{tp}` is poisoned by a failed flush ({reason}); reopen the broker to recover the durable prefix"
+        ),
+        None => format!("the broker is poisoned ({reason}); reopen it to continue"),
     }
 }

@@ -68,6 +68,7 @@ pub mod storage;
 #[cfg(not(feature = "internals"))]
 mod storage;
 pub mod streams;
+mod topic_partition;
 
 pub use admin::{GroupPartitionOffset, OffsetSpec};
 pub use assignor::{

@@ -74,10 +74,12 @@ impl Producer {
         {
             // Kafka's ProducerRecord: "Invalid timestamp: ... Timestamp should always be
             // non-negative or null." (-1 is the record format's "no timestamp").
-            return Err(Error::InvalidArgument(format!(
-                "invalid timestamp {ts} on a record for topic `{}`: timestamps must be non-negative (ms since the epoch), or left unset for the time of send",
-                record.topic
-            )));
+            return Err(Error::InvalidRecord {
+                topic: record.topic.clone(),
+                reason: format!(
+                    "invalid timestamp {ts}: timestamps must be non-negative (ms since the epoch), or left unset for the time of send"
+                ),
+            });
         }
         let topic = match &cache.topic {
             Some(t) if *t.name == *record.topic => Arc::clone(t),
@@ -114,10 +116,10 @@ impl Producer {
         };
         if record.key.is_none() && policy != crate::config::CleanupPolicy::Delete {
             // Kafka's broker refuses these too (InvalidRecordException).
-            return Err(Error::InvalidArgument(format!(
-                "topic `{}` is compacted, so every record needs a key",
-                record.topic
-            )));
+            return Err(Error::InvalidRecord {
+                topic: record.topic.clone(),
+                reason: "the topic is compacted, so every record needs a key".into(),
+            });
         }
         if size > max {
             return Err(Error::RecordTooLarge {
@@ -136,9 +138,10 @@ impl Producer {
     /// [`Error::UnknownTopic`] (unless the broker auto-creates topics),
     /// [`Error::UnknownPartition`] for an explicit or partitioner-chosen partition out
     /// of range, [`Error::RecordTooLarge`] beyond the topic's `max_message_bytes`,
-    /// [`Error::InvalidArgument`] for a negative timestamp (as Kafka's
-    /// `ProducerRecord`), a keyless record on a compacted topic, or a
-    /// [`ProducerConfig`] out of Kafka's ranges (see [`ProducerConfig::validate`]),
+    /// [`Error::InvalidRecord`] for a negative timestamp (as Kafka's
+    /// `ProducerRecord`) or a keyless record on a compacted topic,
+    /// [`Error::InvalidConfig`] for a [`ProducerConfig`] out of Kafka's ranges (see
+    /// [`ProducerConfig::validate`]),
     /// [`Error::Poisoned`] after a failed flush of the partition, [`Error::Closed`] after
     /// the broker was closed, [`Error::Io`] when a segment cannot be created (disk full).
     pub fn send(&self, record: ProducerRecord) -> Result<RecordMetadata> {

@@ -2,36 +2,7 @@
 
 use crate::format::{Header, TimestampType};
 
-/// A topic and a partition number (Kafka's `TopicPartition`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TopicPartition {
-    topic: String,
-    partition: u32,
-}
-
-impl TopicPartition {
-    /// `topic`-`partition`.
-    pub fn new(topic: impl Into<String>, partition: u32) -> Self {
-        TopicPartition {
-            topic: topic.into(),
-            partition,
-        }
-    }
-    /// The topic.
-    pub fn topic(&self) -> &str {
-        &self.topic
-    }
-    /// The partition number.
-    pub fn partition(&self) -> u32 {
-        self.partition
-    }
-}
-
-impl std::fmt::Display for TopicPartition {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.topic, self.partition)
-    }
-}
+pub use crate::topic_partition::TopicPartition;
 
 /// A record to publish (Kafka's `ProducerRecord`): topic, optional partition, key,
 /// value, timestamp and headers.
@@ -84,7 +55,7 @@ impl ProducerRecord {
     /// Sets the CreateTime timestamp in ms since the epoch. Default: the time of `send`.
     /// It must not be negative: as Kafka's `ProducerRecord` ("Invalid timestamp"), a
     /// negative one makes `send` fail with
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument).
+    /// [`Error::InvalidRecord`](crate::Error::InvalidRecord).
     #[must_use]
     pub fn timestamp(mut self, timestamp_ms: i64) -> Self {
         self.timestamp = Some(timestamp_ms);

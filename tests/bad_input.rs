@@ -310,13 +310,13 @@ fn bad_configs_are_refused_naming_the_setting() {
     ];
     for (cfg, setting) in cases {
         let e = err(b.create_topic("t", cfg.clone()));
-        assert!(matches!(e, Error::InvalidArgument(_)), "{cfg:?}: {e}");
+        assert!(matches!(e, Error::InvalidConfig { .. }), "{cfg:?}: {e}");
         names(&e, &[setting]);
         let dir = tempfile::tempdir().unwrap();
         let e = err(Broker::builder(dir.path())
             .default_topic_config(cfg.clone())
             .open());
-        assert!(matches!(e, Error::InvalidArgument(_)), "{cfg:?}: {e}");
+        assert!(matches!(e, Error::InvalidConfig { .. }), "{cfg:?}: {e}");
     }
     assert!(b.list_topics().is_empty(), "a refused topic left metadata");
     b.create_topic("t", TopicConfig::new(2)).unwrap();
@@ -406,7 +406,7 @@ fn oversized_and_keyless_records_are_refused_and_write_nothing() {
     )
     .unwrap();
     let e = err(p.send(ProducerRecord::new("c").value("no key")));
-    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(matches!(e, Error::InvalidRecord { .. }), "{e}");
     names(&e, &["`c`", "key"]);
     assert_eq!(b.partition_log("c", 0).unwrap().log_end_offset(), 0);
 }
@@ -451,14 +451,14 @@ fn negative_record_timestamps_are_refused_at_send() {
     let p = b.producer();
     for ts in [-1, -2, i64::MIN] {
         let e = err(p.send(ProducerRecord::new("t").value("v").timestamp(ts)));
-        assert!(matches!(e, Error::InvalidArgument(_)), "{ts}: {e}");
+        assert!(matches!(e, Error::InvalidRecord { .. }), "{ts}: {e}");
         names(&e, &["`t`", "timestamp", &ts.to_string(), "non-negative"]);
         let batch = vec![
             ProducerRecord::new("t").value("ok").timestamp(5),
             ProducerRecord::new("t").value("bad").timestamp(ts),
         ];
         let e = err(p.send_batch(batch));
-        assert!(matches!(e, Error::InvalidArgument(_)), "{ts}: {e}");
+        assert!(matches!(e, Error::InvalidRecord { .. }), "{ts}: {e}");
     }
     assert_eq!(b.partition_log("t", 0).unwrap().log_end_offset(), 0);
     // Zero and the producer's clock are fine.
@@ -519,7 +519,7 @@ fn out_of_range_client_configs_are_refused_naming_the_setting() {
             err(c.assign(&[tp("t", 0)])),
             err(c.poll(Duration::ZERO)),
         ] {
-            assert!(matches!(e, Error::InvalidArgument(_)), "{setting}: {e}");
+            assert!(matches!(e, Error::InvalidConfig { .. }), "{setting}: {e}");
             names(&e, &[setting]);
         }
         assert!(c.assignment().is_empty());
@@ -527,7 +527,7 @@ fn out_of_range_client_configs_are_refused_naming_the_setting() {
     // Group management needs an assignor; manual assignment does not (as in Kafka).
     let mut c = b.consumer(base().assignors(Vec::new()));
     let e = err(c.subscribe(&["t"]));
-    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(matches!(e, Error::InvalidConfig { .. }), "{e}");
     names(&e, &["assignors"]);
     c.assign(&[tp("t", 0)]).unwrap();
     assert_eq!(c.poll(Duration::ZERO).unwrap().count(), 3);
@@ -556,10 +556,10 @@ fn out_of_range_client_configs_are_refused_naming_the_setting() {
     // batching") is allowed.
     let p = b.producer_with(brooklet::ProducerConfig::new().linger(Duration::MAX));
     let e = err(p.send(ProducerRecord::new("t").value("v")));
-    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(matches!(e, Error::InvalidConfig { .. }), "{e}");
     names(&e, &["linger"]);
     let e = err(p.send_batch(vec![ProducerRecord::new("t").value("v")]));
-    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(matches!(e, Error::InvalidConfig { .. }), "{e}");
     let p = b.producer_with(brooklet::ProducerConfig::new().batch_size(0));
     p.send(ProducerRecord::new("t").value("v")).unwrap();
     assert_eq!(b.partition_log("t", 0).unwrap().log_end_offset(), 4);
@@ -594,7 +594,7 @@ fn an_empty_group_id_is_refused_by_every_group_call() {
     let (_d, b) = open();
     b.create_topic("t", TopicConfig::new(1)).unwrap();
     let empty = |what: &str, e: Error| {
-        assert!(matches!(e, Error::InvalidArgument(_)), "{what}: {e}");
+        assert!(matches!(e, Error::InvalidGroupId { .. }), "{what}: {e}");
         names(&e, &["group_id", "empty"]);
     };
     let mut c = b.consumer(ConsumerConfig::new().group_id(""));
@@ -674,7 +674,7 @@ fn out_of_range_partitions_are_unknown_partition_everywhere() {
         err(c.pause(&[tp("t", 1)])),
         err(c.resume(&[tp("t", 1)])),
     ] {
-        assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+        assert!(matches!(e, Error::NotAssigned { .. }), "{e}");
         names(&e, &["t-1", "not assigned"]);
     }
 }
@@ -716,6 +716,9 @@ fn oversized_group_ids_and_metadata_are_refused_or_kept_whole() {
         let mut c = consumer(&b, Some(group));
         c.assign(&[tp("t", 0)]).unwrap();
         match c.commit_sync_offsets(&[(tp("t", 0), m.clone())]) {
+            Err(e) if group == long_group => {
+                assert!(matches!(e, Error::InvalidGroupId { .. }), "{e}");
+            }
             Err(e) => assert!(matches!(e, Error::InvalidArgument(_)), "{e}"),
             Ok(()) => accepted.push((group.to_string(), m)),
         }
@@ -749,7 +752,7 @@ fn out_of_range_offsets_are_typed_errors_or_reset() {
     for off in [-1, 11, i64::MAX, i64::MIN] {
         let e = err(log.read(off, 100));
         assert!(
-            matches!(&e, Error::OffsetOutOfRange { partition, offset, log_start: 0, log_end: 10 } if partition == "t-0" && *offset == off),
+            matches!(&e, Error::OffsetOutOfRange { partition, offset, log_start: 0, log_end: 10 } if *partition == tp("t", 0) && *offset == off),
             "{e}"
         );
         names(&e, &["t-0", &off.to_string(), "0..=10"]);
@@ -809,7 +812,7 @@ fn out_of_range_offsets_are_typed_errors_or_reset() {
     }
     // Groups that do not exist or have members.
     let e = err(b.describe_group("ghost"));
-    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(matches!(e, Error::UnknownGroup { .. }), "{e}");
     names(&e, &["`ghost`"]);
     let e = err(b.delete_group("ghost"));
     names(&e, &["`ghost`"]);
@@ -820,7 +823,7 @@ fn out_of_range_offsets_are_typed_errors_or_reset() {
         err(b.reset_group_offsets("busy", &[], OffsetSpec::Earliest)),
         err(b.delete_group("busy")),
     ] {
-        assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+        assert!(matches!(e, Error::GroupNotEmpty { .. }), "{e}");
         names(&e, &["`busy`", "members"]);
     }
     // Without a group.
@@ -829,7 +832,7 @@ fn out_of_range_offsets_are_typed_errors_or_reset() {
         err(solo.subscribe(&["t"])),
         err(solo.committed(&[tp("t", 0)])),
     ] {
-        assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+        assert!(matches!(e, Error::InvalidGroupId { .. }), "{e}");
         names(&e, &["group_id"]);
     }
     solo.assign(&[tp("t", 0)]).unwrap();
@@ -839,7 +842,7 @@ fn out_of_range_offsets_are_typed_errors_or_reset() {
     let e = err(member.assign(&[tp("t", 0)]));
     names(&e, &["unsubscribe"]);
     let e = err(solo.subscribe_pattern("t.*"));
-    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(matches!(e, Error::InvalidGroupId { .. }), "{e}");
 }
 
 // ---------------------------------------------------------------------------------
@@ -1079,7 +1082,7 @@ fn poll_inside_a_rebalance_listener_and_wakeup_are_typed() {
     impl RebalanceListener for Nested {
         fn on_partitions_assigned(&mut self, c: &mut Consumer, _: &[TopicPartition]) {
             let e = c.poll(Duration::ZERO).unwrap_err();
-            assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+            assert!(matches!(e, Error::IllegalState(_)), "{e}");
             assert!(e.to_string().contains("rebalance listener"), "{e}");
             self.0.store(true, Ordering::Release);
         }
@@ -1596,4 +1599,96 @@ fn a_damaged_base_offset_is_corrupt_not_an_empty_read() {
             }
         }
     }
+}
+
+/// The variants that replaced `InvalidArgument` where a caller has something to match
+/// (a group's protocol, a connector's name, an application's own failure), each
+/// produced by a real call and naming what is wrong. The others (`InvalidConfig`,
+/// `NotAssigned`, `InvalidGroupId`, `UnknownGroup`, `GroupNotEmpty`, `InvalidRecord`)
+/// are asserted where their situations are tested above.
+#[test]
+fn groups_connectors_and_tasks_have_their_own_variants() {
+    let (_d, b) = open();
+    b.create_topic("t", TopicConfig::new(1)).unwrap();
+    // A member whose assignors share none with the group's.
+    let with = |a: Arc<dyn brooklet::Assignor>| {
+        b.consumer(
+            ConsumerConfig::new()
+                .group_id("mixed")
+                .enable_auto_commit(false)
+                .assignors(vec![a]),
+        )
+    };
+    let mut first = with(Arc::new(brooklet::RangeAssignor));
+    first.subscribe(&["t"]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while first.assignment().is_empty() {
+        first.poll(Duration::from_millis(10)).unwrap();
+        assert!(Instant::now() < deadline, "never assigned");
+    }
+    let mut other = with(Arc::new(brooklet::RoundRobinAssignor));
+    let e = err(other
+        .subscribe(&["t"])
+        .and_then(|()| other.poll(Duration::from_millis(10))));
+    assert!(
+        matches!(&e, Error::InconsistentGroupProtocol { group } if group == "mixed"),
+        "{e}"
+    );
+    names(&e, &["`mixed`", "assignor"]);
+    drop(other);
+    drop(first);
+    // Connect: unknown and duplicate connector names.
+    let w = brooklet::connect::Worker::new(&b).unwrap();
+    let e = err(w.status("nope"));
+    assert!(
+        matches!(&e, Error::UnknownConnector { name } if name == "nope"),
+        "{e}"
+    );
+    names(&e, &["`nope`"]);
+    let e = err(w.pause("nope"));
+    assert!(matches!(e, Error::UnknownConnector { .. }), "{e}");
+    let source = || brooklet::connect::StdinSource::from_reader("t", &b"line\n"[..]);
+    w.start_source(source(), brooklet::connect::ConnectorConfig::new("lines"))
+        .unwrap();
+    let e = err(w.start_source(source(), brooklet::connect::ConnectorConfig::new("lines")));
+    assert!(
+        matches!(&e, Error::ConnectorExists { name } if name == "lines"),
+        "{e}"
+    );
+    names(&e, &["`lines`", "already exists"]);
+    w.stop("lines").unwrap();
+    // Streams: a serde that cannot read an input record stops the application with
+    // `Task`, carrying the serde's own error as the source.
+    b.create_topic("in", TopicConfig::new(1)).unwrap();
+    b.create_topic("out", TopicConfig::new(1)).unwrap();
+    b.producer()
+        .send(ProducerRecord::new("in").key("k").value(vec![0xff, 0xfe]))
+        .unwrap();
+    let builder = StreamsBuilder::new();
+    builder.stream("in", Utf8, Utf8).to("out", Utf8, Utf8);
+    let app = KafkaStreams::new(builder.build(), &b, StreamsConfig::new("serde-app")).unwrap();
+    app.start().unwrap();
+    let e = err(app.start());
+    assert!(matches!(e, Error::IllegalState(_)), "{e}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.state() != brooklet::streams::StreamsState::Error {
+        assert!(
+            Instant::now() < deadline,
+            "the bad record did not stop the app"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let e = err(app.close());
+    match &e {
+        Error::Task { task, source, .. } => {
+            assert!(task.contains("`in`"), "{e}");
+            assert!(source.to_string().contains("UTF-8"), "{e}");
+        }
+        other => panic!("expected Error::Task, got {other:?}"),
+    }
+    names(&e, &["`in`", "value", "UTF-8"]);
+    // `Error` is `Clone`: a copy keeps the source.
+    let copy = e.clone();
+    assert_eq!(copy.to_string(), e.to_string());
+    assert!(std::error::Error::source(&copy).is_some());
 }

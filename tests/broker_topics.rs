@@ -143,11 +143,11 @@ fn names_and_configs_are_validated() {
     assert!(e.to_string().contains("reserved"), "{e}");
     assert!(matches!(
         b.create_topic("zero", TopicConfig::new(0)),
-        Err(Error::InvalidArgument(_))
+        Err(Error::InvalidConfig { .. })
     ));
     assert!(matches!(
         b.create_topic("tiny", TopicConfig::new(1).segment_bytes(10)),
-        Err(Error::InvalidArgument(_))
+        Err(Error::InvalidConfig { .. })
     ));
 }
 

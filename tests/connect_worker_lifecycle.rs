@@ -137,14 +137,17 @@ fn pause_resume_stop_restart_and_status() {
     });
 
     // Typed errors for bad requests.
-    assert!(matches!(w.pause("nope"), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        w.pause("nope"),
+        Err(Error::UnknownConnector { .. })
+    ));
     assert!(matches!(
         w.start_source(FileSource::new(&a, "logs"), fast("in")),
-        Err(Error::InvalidArgument(_))
+        Err(Error::ConnectorExists { .. })
     ));
     assert!(matches!(
         w.start_sink(FileSink::new(&out), fast("no-topics")),
-        Err(Error::InvalidArgument(_))
+        Err(Error::InvalidConfig { .. })
     ));
     assert!(matches!(
         w.start_sink(

@@ -59,7 +59,7 @@ fn manual_assign_seek_pause_position_lag() {
     assert!(c.poll(Duration::from_millis(10)).unwrap().is_empty());
     c.seek_to_beginning(&[]).unwrap();
     assert_eq!(c.position(&tp(1)).unwrap(), 0);
-    assert!(matches!(c.seek(&tp(5), 0), Err(Error::InvalidArgument(_))));
+    assert!(matches!(c.seek(&tp(5), 0), Err(Error::NotAssigned { .. })));
     assert!(matches!(c.seek(&tp(0), -1), Err(Error::InvalidArgument(_))));
     assert!(matches!(
         c.assign(&[TopicPartition::new("t", 9)]),
@@ -67,10 +67,10 @@ fn manual_assign_seek_pause_position_lag() {
     ));
     assert!(matches!(
         c.subscribe(&["t"]),
-        Err(Error::InvalidArgument(_))
+        Err(Error::InvalidGroupId { .. })
     ));
     assert!(
-        matches!(c.commit_sync(), Err(Error::InvalidArgument(_))),
+        matches!(c.commit_sync(), Err(Error::InvalidGroupId { .. })),
         "no group, no commits"
     );
     let owned = r.iter().next().unwrap().to_owned();
@@ -265,11 +265,11 @@ fn group_admin_lists_describes_resets_and_deletes() {
     assert_eq!(lags, vec![40, 30]);
     assert!(matches!(
         b.reset_group_offsets("adm", &[], OffsetSpec::Earliest),
-        Err(Error::InvalidArgument(_))
+        Err(Error::GroupNotEmpty { .. })
     ));
     assert!(matches!(
         b.delete_group("adm"),
-        Err(Error::InvalidArgument(_))
+        Err(Error::GroupNotEmpty { .. })
     ));
     c.close().unwrap();
     let reset = b
@@ -287,7 +287,7 @@ fn group_admin_lists_describes_resets_and_deletes() {
     assert!(!b.list_groups().contains(&"adm".to_string()));
     assert!(matches!(
         b.describe_group("adm"),
-        Err(Error::InvalidArgument(_))
+        Err(Error::UnknownGroup { .. })
     ));
 }
 

@@ -128,7 +128,7 @@ fn poisoned_partition_after_a_failed_flush() {
         .inject_flush_error(std::io::Error::other("EIO from a failing disk"));
     let e = p.send(ProducerRecord::new("d").value("lost?")).unwrap_err();
     assert!(
-        matches!(&e, Error::Poisoned { partition, reason } if partition == "d-0" && reason.contains("EIO")),
+        matches!(&e, Error::Poisoned { partition, reason } if *partition == Some(brooklet::TopicPartition::new("d", 0)) && reason.contains("EIO")),
         "{e}"
     );
     // Sticky: a retry must not report success.

@@ -57,7 +57,7 @@ fn typed_errors_for_bad_input() {
     };
     assert!(matches!(
         PartitionLog::open(dir.path().join("u-0"), bad),
-        Err(Error::InvalidArgument(_))
+        Err(Error::InvalidConfig { .. })
     ));
     let limited = LogConfig {
         max_message_bytes: 100,

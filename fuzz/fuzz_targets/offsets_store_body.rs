@@ -561,7 +561,7 @@ fn delete_group(b: &Broker, m: &mut Model, g: &str) {
     let r = b.delete_group(g);
     if offsets.is_empty() && !m.known.contains(g) {
         assert!(
-            matches!(r, Err(Error::InvalidArgument(_))),
+            matches!(r, Err(Error::UnknownGroup { .. })),
             "delete_group({g:?}) of an unknown group: {r:?}"
         );
     } else if m.live.is_none() {
@@ -660,7 +660,7 @@ fn empty_group_is_refused(b: &Broker) {
     ];
     for (what, r) in results {
         assert!(
-            matches!(&r, Err(Error::InvalidArgument(m)) if m.contains("group_id is empty")),
+            matches!(&r, Err(Error::InvalidGroupId { reason }) if reason.contains("group_id is empty")),
             "{what}(\"\"): {r:?}"
         );
     }
@@ -708,7 +708,7 @@ fn check(b: &Broker, m: &mut Model) {
                 assert_eq!(d.state, GroupState::Empty);
                 assert_eq!((d.generation, d.members.len()), (0, 0));
             }
-            Err(Error::InvalidArgument(_)) => {
+            Err(Error::UnknownGroup { .. }) => {
                 assert!(
                     offsets.is_empty(),
                     "describe_group({g:?}) with offsets {offsets:?}"

@@ -321,10 +321,9 @@ impl Group {
                     .all(|m| m.spec.protocols.iter().any(|b| b.name() == a.name()))
             });
             if !common {
-                return Err(Error::InvalidArgument(format!(
-                    "consumer's assignors share none with the members of group `{}` (Kafka's INCONSISTENT_GROUP_PROTOCOL)",
-                    self.id
-                )));
+                return Err(Error::InconsistentGroupProtocol {
+                    group: self.id.clone(),
+                });
             }
         }
         st.seq += 1;
@@ -461,10 +460,10 @@ impl Group {
         match member {
             None if st.members.is_empty() => {}
             None => {
-                return Err(Error::InvalidArgument(format!(
-                    "group `{}` has active members, so a consumer without membership (assign) cannot commit for it; use another group id, or close the members first",
-                    self.id
-                )));
+                // A consumer without membership (assign) commits from outside.
+                return Err(Error::GroupNotEmpty {
+                    group: self.id.clone(),
+                });
             }
             Some(m) if !st.members.contains_key(m) || generation != st.generation => {
                 return Err(fenced(&self.id, m, generation, st.generation));

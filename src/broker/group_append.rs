@@ -114,10 +114,11 @@ impl GroupAppender {
             drop(q);
             self.lead(log, linger, batch_size);
         }
-        slot.outcome
-            .lock()
-            .take()
-            .unwrap_or_else(|| Err(Error::InvalidArgument("append outcome lost".into())))
+        slot.outcome.lock().take().unwrap_or_else(|| {
+            Err(Error::IllegalState(
+                "internal: a grouped append finished without an outcome; please report this".into(),
+            ))
+        })
     }
 
     /// Writes the queue as one batch (after lingering, if configured), then passes the
@@ -173,7 +174,7 @@ fn write_batch(log: &PartitionLog, batch: Vec<Pending>) {
                     info.base_offset + i as i64,
                     info.log_append_time.unwrap_or(p.timestamp),
                 )),
-                Err(e) => Err(e.duplicate()),
+                Err(e) => Err(e.clone()),
             };
             *p.slot.outcome.lock() = Some(outcome);
             p.slot.state.store(DONE, Ordering::Release);

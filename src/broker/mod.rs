@@ -96,7 +96,7 @@ impl Partition {
     /// The log, or the error that kept it from opening (a damaged partition stays
     /// closed while every healthy one serves).
     pub(crate) fn log(&self) -> Result<&PartitionLog> {
-        self.log.as_ref().map_err(Error::duplicate)
+        self.log.as_ref().map_err(Error::clone)
     }
 }
 
@@ -209,7 +209,8 @@ impl BrokerBuilder {
     /// Opens the directory; see [`Broker::open`].
     ///
     /// # Errors
-    /// As [`Broker::open`].
+    /// As [`Broker::open`]; [`Error::InvalidConfig`] for a bad
+    /// [`default_topic_config`](Self::default_topic_config).
     pub fn open(self) -> Result<Broker> {
         Broker::open_with(self)
     }
@@ -361,8 +362,8 @@ impl Broker {
         }
         if self.inner.bg.is_poisoned() {
             return Err(Error::Poisoned {
-                partition: "<broker>".into(),
-                reason: "a background task panicked; reopen the broker".into(),
+                partition: None,
+                reason: "a background task panicked".into(),
             });
         }
         Ok(())
@@ -379,7 +380,9 @@ impl Broker {
     /// # Errors
     /// [`Error::InvalidTopicName`] for a name that breaks these rules (the reason says
     /// which, with the limit or the colliding topic), [`Error::TopicExists`],
-    /// [`Error::InvalidArgument`] for a bad config, [`Error::Io`], [`Error::Closed`].
+    /// [`Error::InvalidConfig`] for a bad config, [`Error::IllegalState`] when a
+    /// leftover partition directory of that name still holds records, [`Error::Io`],
+    /// [`Error::Closed`].
     pub fn create_topic(&self, name: &str, config: TopicConfig) -> Result<()> {
         meta::validate_name(name)?;
         if name.starts_with(INTERNAL_PREFIX) {
@@ -433,7 +436,7 @@ impl Broker {
             if leftover {
                 let pdir = entry.path();
                 if holds_records(&pdir) {
-                    return Err(Error::InvalidArgument(format!(
+                    return Err(Error::IllegalState(format!(
                         "directory `{}` holds records but belongs to no topic; move it away or reopen the broker to adopt it",
                         pdir.display()
                     )));
@@ -572,7 +575,8 @@ impl Broker {
     /// # Errors
     /// [`Error::UnknownTopic`]; [`Error::InvalidArgument`] when `total` is not larger
     /// than the current count, or for an internal topic (`__consumer_offsets`: Kafka
-    /// refuses it too); [`Error::Io`]; [`Error::Closed`].
+    /// refuses it too); [`Error::InvalidConfig`] for more partitions than supported;
+    /// [`Error::Io`]; [`Error::Closed`].
     pub fn create_partitions(&self, name: &str, total: u32) -> Result<()> {
         self.check_open()?;
         if name.starts_with(INTERNAL_PREFIX) {
@@ -631,7 +635,7 @@ impl Broker {
 
     /// A producer with `config`. This cannot fail: a configuration out of Kafka's
     /// ranges (see [`ProducerConfig::validate`]) makes every send fail with
-    /// [`Error::InvalidArgument`] naming the setting.
+    /// [`Error::InvalidConfig`] naming the setting.
     pub fn producer_with(&self, config: ProducerConfig) -> Producer {
         Producer::new(self.clone(), config)
     }

@@ -92,10 +92,12 @@ pub(crate) fn validate_commit(
 ) -> Result<()> {
     let limit = i16::MAX as usize;
     if group.len() > limit {
-        return Err(Error::InvalidArgument(format!(
-            "group id of {} bytes is longer than the {limit} bytes Kafka's offset schema stores",
-            group.len()
-        )));
+        return Err(Error::InvalidGroupId {
+            reason: format!(
+                "a group id of {} bytes is longer than the {limit} bytes Kafka's offset schema stores",
+                group.len()
+            ),
+        });
     }
     for (tp, o) in offsets {
         if o.metadata.len() > limit {

@@ -55,7 +55,7 @@ impl Broker {
     /// [`Error::InvalidTopicName`] for a name that does not start with `__`, breaks
     /// Kafka's rules (see [`validate_topic_name`](Broker::validate_topic_name)), is
     /// longer than brooklet stores, collides with an existing topic, or is
-    /// `__consumer_offsets`; [`Error::TopicExists`]; [`Error::InvalidArgument`] for a
+    /// `__consumer_offsets`; [`Error::TopicExists`]; [`Error::InvalidConfig`] for a
     /// bad config; [`Error::Io`]; [`Error::Closed`].
     pub fn create_internal_topic(&self, name: &str, config: TopicConfig) -> Result<()> {
         meta::validate_name(name)?;

@@ -60,7 +60,7 @@ impl Broker {
     /// # Errors
     /// [`Error::Locked`] while a `Broker` has the directory open; [`Error::Io`] when a
     /// file cannot be read, copied, moved or cut (what was done before stays done and
-    /// a rerun continues).
+    /// a rerun continues); [`Error::InvalidArgument`] when `dir` does not exist.
     pub fn repair(dir: impl AsRef<Path>) -> Result<RepairReport> {
         let dir = dir.as_ref();
         if !io::exists(dir).map_err(sync_err(dir))? {

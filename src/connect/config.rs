@@ -216,16 +216,22 @@ impl ConnectorConfig {
 
     pub(crate) fn validate(&self) -> Result<()> {
         if self.name.is_empty() || self.name.chars().any(char::is_control) {
-            return Err(Error::InvalidArgument(format!(
-                "connector name `{}` must be non-empty and printable",
-                self.name.escape_debug()
-            )));
+            return Err(Error::InvalidConfig {
+                setting: "name",
+                reason: format!(
+                    "connector name `{}` must be non-empty and printable",
+                    self.name.escape_debug()
+                ),
+            });
         }
         if self.dead_letter_topic.is_some() && self.errors_tolerance == ErrorTolerance::None {
-            return Err(Error::InvalidArgument(format!(
-                "connector `{}` sets a dead-letter topic but errors_tolerance is `None`, so nothing would reach it; set ErrorTolerance::All",
-                self.name
-            )));
+            return Err(Error::InvalidConfig {
+                setting: "dead_letter_topic",
+                reason: format!(
+                    "connector `{}` sets a dead-letter topic but errors_tolerance is `None`, so nothing would reach it; set ErrorTolerance::All",
+                    self.name
+                ),
+            });
         }
         Ok(())
     }

@@ -8,6 +8,15 @@ use super::record::ConnectRecord;
 use super::status::Control;
 use crate::{Error, Header, Result, TopicPartition};
 
+/// Why a record is bad: the error of the stage that refused it.
+pub(crate) type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
+/// A [`Cause`] that is only a message (a converter's or a sink task's reason).
+pub(crate) fn cause_from(message: &str) -> Cause {
+    let b: Box<dyn std::error::Error + Send + Sync> = message.into();
+    Arc::from(b)
+}
+
 /// Where in the pipeline a record failed (Kafka's `__connect.errors.stage` values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stage {
@@ -79,7 +88,7 @@ impl Policy {
                 }
                 Err(e) => {
                     return self
-                        .bad(&record, origin, Stage::Transformation, &e.to_string())
+                        .bad(&record, origin, Stage::Transformation, Arc::new(e))
                         .map(Outcome::Skipped);
                 }
             }
@@ -94,20 +103,23 @@ impl Policy {
         original: &ConnectRecord,
         origin: Option<(&TopicPartition, i64)>,
         stage: Stage,
-        reason: &str,
+        cause: Cause,
     ) -> Result<Option<ConnectRecord>> {
         let at = match origin {
             Some((tp, o)) => format!(" (record {tp}@{o})"),
             None => String::new(),
         };
         if self.tolerance == ErrorTolerance::None {
-            return Err(Error::InvalidArgument(format!(
-                "connector `{}` task {}: bad record in stage {}{at}: {reason}; the task stops because errors_tolerance is `None` (set ErrorTolerance::All to skip bad records)",
-                self.connector,
-                self.task,
-                stage.name()
-            )));
+            return Err(Error::Task {
+                task: format!("connector `{}` task {}", self.connector, self.task),
+                reason: format!(
+                    "bad record in stage {}{at}, and the task stops because errors_tolerance is `None` (set ErrorTolerance::All to skip bad records)",
+                    stage.name()
+                ),
+                source: cause,
+            });
         }
+        let reason = cause.to_string();
         self.control.update(self.task, |s| {
             s.skipped += 1;
             s.last_skipped_error = Some(format!("{}{at}: {reason}", stage.name()));
@@ -131,7 +143,7 @@ impl Policy {
             h("connector.name", self.connector.clone());
             h("task.id", self.task.to_string());
             h("stage", stage.name().to_string());
-            h("exception.message", reason.to_string());
+            h("exception.message", reason.clone());
         }
         Ok(Some(dl))
     }

@@ -136,7 +136,7 @@ fn inode(_m: &std::fs::Metadata) -> u64 {
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_path_buf(),
-        source,
+        source: std::sync::Arc::new(source),
     }
 }
 
@@ -373,9 +373,9 @@ impl FileSinkTask {
             self.out = Some(BufWriter::with_capacity(256 * 1024, f));
         }
         // Set just above.
-        self.out
-            .as_mut()
-            .ok_or_else(|| Error::InvalidArgument("file sink has no writer".into()))
+        self.out.as_mut().ok_or_else(|| {
+            Error::IllegalState("internal: the file sink has no writer; please report this".into())
+        })
     }
 }
 

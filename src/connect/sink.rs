@@ -20,7 +20,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use super::config::ConnectorConfig;
-use super::dead_letter::{Outcome, Policy, Stage};
+use super::dead_letter::{Outcome, Policy, Stage, cause_from};
 use super::record::{ConnectRecord, SinkRecord};
 use super::status::{Control, TaskState};
 use crate::{
@@ -404,10 +404,12 @@ impl SinkRunner {
                 let Some(original) = originals.get(&(tp.clone(), offset)) else {
                     continue;
                 };
-                if let Some(dead) =
-                    self.policy
-                        .bad(original, Some((&tp, offset)), Stage::TaskPut, &reason)?
-                {
+                if let Some(dead) = self.policy.bad(
+                    original,
+                    Some((&tp, offset)),
+                    Stage::TaskPut,
+                    cause_from(&reason),
+                )? {
                     self.dead_letter(&dead)?;
                 }
             }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::config::ConnectorConfig;
-use super::dead_letter::{Outcome, Policy, Stage};
+use super::dead_letter::{Outcome, Policy, Stage, cause_from};
 use super::internal::{Reader, chunk_limit};
 use super::offsets::{Intent, OffsetStore};
 use super::record::{ConnectRecord, SourceRecord};
@@ -360,9 +360,12 @@ impl SourceRunner {
                 None => last.push((r.source_partition.clone(), r.source_offset.clone())),
             }
             let out = match &r.error {
-                Some(why) => {
-                    Outcome::Skipped(self.policy.bad(&r.record, None, Stage::Conversion, why)?)
-                }
+                Some(why) => Outcome::Skipped(self.policy.bad(
+                    &r.record,
+                    None,
+                    Stage::Conversion,
+                    cause_from(why),
+                )?),
                 None => self.policy.transform(r.record, None)?,
             };
             let rec = match out {
@@ -530,7 +533,10 @@ pub(crate) mod tests {
         if let Some(i) = c.iter().position(|(n, _)| n == connector) {
             if c[i].1 == 0 {
                 c.remove(i);
-                return Err(Error::InvalidArgument("simulated crash".into()));
+                return Err(Error::Io {
+                    path: "<simulated crash>".into(),
+                    source: Arc::new(std::io::Error::other("simulated crash")),
+                });
             }
             c[i].1 -= 1;
         }

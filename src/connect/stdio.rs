@@ -67,7 +67,9 @@ impl StdinSource {
             return Ok(rx.clone());
         }
         let Some(reader) = self.reader.lock().take() else {
-            return Err(Error::InvalidArgument("stdin source has no reader".into()));
+            return Err(Error::IllegalState(
+                "the stdin source lost its reader (its reader thread failed to start earlier); create a new StdinSource".into(),
+            ));
         };
         let (tx, rx) = bounded::<Vec<u8>>(4096);
         std::thread::Builder::new()
@@ -94,7 +96,7 @@ impl StdinSource {
             })
             .map_err(|e| Error::Io {
                 path: "<stdin>".into(),
-                source: e,
+                source: std::sync::Arc::new(e),
             })?;
         *slot = Some(rx.clone());
         Ok(rx)
@@ -192,7 +194,7 @@ impl SinkConnector for StdoutSink {
 fn stdout_err(e: std::io::Error) -> Error {
     Error::Io {
         path: "<stdout>".into(),
-        source: e,
+        source: std::sync::Arc::new(e),
     }
 }
 

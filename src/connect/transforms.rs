@@ -82,8 +82,9 @@ pub fn key_from_field(
 ) -> impl Fn(ConnectRecord) -> Result<Option<ConnectRecord>> + Send + Sync + 'static {
     let field = field.into();
     move |mut r| {
-        let bad = |why: String| {
-            Error::InvalidArgument(format!("key_from_field(`{field}`) on `{}`: {why}", r.topic))
+        let bad = |why: String| Error::InvalidRecord {
+            topic: r.topic.clone(),
+            reason: format!("key_from_field(`{field}`): {why}"),
         };
         let value = r
             .value
@@ -125,7 +126,7 @@ mod tests {
         assert_eq!(k(r#"{"id":null}"#).unwrap(), None);
         for bad in ["not json", "[1]", r#"{"other":1}"#] {
             let e = k(bad).unwrap_err();
-            assert!(matches!(e, Error::InvalidArgument(_)), "{bad}: {e}");
+            assert!(matches!(e, Error::InvalidRecord { .. }), "{bad}: {e}");
         }
         assert!(t(ConnectRecord::new("t")).is_err(), "null value");
     }

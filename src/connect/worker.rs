@@ -90,7 +90,9 @@ impl std::fmt::Debug for Worker {
 }
 
 fn unknown(name: &str) -> Error {
-    Error::InvalidArgument(format!("connector `{name}` does not exist"))
+    Error::UnknownConnector {
+        name: name.to_string(),
+    }
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -120,8 +122,8 @@ impl Worker {
     /// Starts a source connector with up to `config.tasks_max` tasks.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a bad config or a name already running;
-    /// [`Error::UnknownTopic`] for a missing dead-letter topic. A connector whose
+    /// [`Error::InvalidConfig`] for a bad config; [`Error::ConnectorExists`] for a name
+    /// that is not stopped; [`Error::UnknownTopic`] for a missing dead-letter topic. A connector whose
     /// tasks cannot be created is started as `Failed` (see [`status`](Self::status)).
     pub fn start_source(
         &self,
@@ -139,7 +141,7 @@ impl Worker {
     /// `config.topics` (or `config.topics_regex`) as the group `connect-<name>`.
     ///
     /// # Errors
-    /// As [`start_source`](Self::start_source); [`Error::InvalidArgument`] without
+    /// As [`start_source`](Self::start_source); [`Error::InvalidConfig`] without
     /// topics.
     pub fn start_sink(
         &self,
@@ -147,10 +149,13 @@ impl Worker {
         config: ConnectorConfig,
     ) -> Result<()> {
         if config.topics.is_empty() && config.topics_regex.is_none() {
-            return Err(Error::InvalidArgument(format!(
-                "sink connector `{}` needs topics or topics_regex",
-                config.name
-            )));
+            return Err(Error::InvalidConfig {
+                setting: "topics",
+                reason: format!(
+                    "sink connector `{}` needs topics or topics_regex",
+                    config.name
+                ),
+            });
         }
         self.start(
             Plugin::Sink(Box::new(connector)),
@@ -169,10 +174,9 @@ impl Worker {
         if let Some(e) = map.get(&config.name)
             && e.state != ConnectorState::Stopped
         {
-            return Err(Error::InvalidArgument(format!(
-                "connector `{}` already exists ({:?}); stop or remove it first, or restart it",
-                config.name, e.state
-            )));
+            return Err(Error::ConnectorExists {
+                name: config.name.clone(),
+            });
         }
         let mut entry = Entry {
             plugin: Arc::new(Mutex::new(plugin)),
@@ -279,7 +283,7 @@ impl Worker {
     /// commit) and waits for them. Its status stays readable, as `Stopped`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an unknown connector.
+    /// [`Error::UnknownConnector`] for an unknown connector.
     pub fn stop(&self, name: &str) -> Result<()> {
         let threads = {
             let mut map = self.inner.connectors.lock();
@@ -299,7 +303,7 @@ impl Worker {
     /// Stops a connector and forgets it.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an unknown connector.
+    /// [`Error::UnknownConnector`] for an unknown connector.
     pub fn remove(&self, name: &str) -> Result<()> {
         self.stop(name)?;
         self.inner.connectors.lock().remove(name);
@@ -311,7 +315,7 @@ impl Worker {
     /// resume from the stored offsets (sources) or committed offsets (sinks).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an unknown connector.
+    /// [`Error::UnknownConnector`] for an unknown connector.
     pub fn restart(&self, name: &str) -> Result<()> {
         self.stop(name)?;
         let mut map = self.inner.connectors.lock();
@@ -324,7 +328,8 @@ impl Worker {
     /// partitions but stay in the group.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an unknown or stopped connector.
+    /// [`Error::UnknownConnector`] for an unknown connector; [`Error::IllegalState`]
+    /// for a stopped or failed one.
     pub fn pause(&self, name: &str) -> Result<()> {
         self.set_paused(name, true)
     }
@@ -332,7 +337,7 @@ impl Worker {
     /// Resumes a paused connector.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an unknown or stopped connector.
+    /// As [`pause`](Self::pause).
     pub fn resume(&self, name: &str) -> Result<()> {
         self.set_paused(name, false)
     }
@@ -341,7 +346,7 @@ impl Worker {
         let mut map = self.inner.connectors.lock();
         let e = map.get_mut(name).ok_or_else(|| unknown(name))?;
         if matches!(e.state, ConnectorState::Stopped | ConnectorState::Failed) {
-            return Err(Error::InvalidArgument(format!(
+            return Err(Error::IllegalState(format!(
                 "connector `{name}` is not running; restart it first"
             )));
         }
@@ -357,7 +362,7 @@ impl Worker {
     /// The state of a connector and of each of its tasks.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an unknown connector.
+    /// [`Error::UnknownConnector`] for an unknown connector.
     pub fn status(&self, name: &str) -> Result<ConnectorStatus> {
         let map = self.inner.connectors.lock();
         let e = map.get(name).ok_or_else(|| unknown(name))?;

@@ -137,8 +137,8 @@ impl std::fmt::Debug for Consumer {
 impl Broker {
     /// A consumer with `config`. This cannot fail: a configuration out of Kafka's
     /// ranges (see [`ConsumerConfig::validate`]) makes the consumer's `subscribe`,
-    /// `subscribe_pattern`, `assign` and `poll` fail with [`Error::InvalidArgument`]
-    /// naming the setting.
+    /// `subscribe_pattern`, `assign` and `poll` fail with [`Error::InvalidConfig`]
+    /// naming the setting (or [`Error::InvalidGroupId`] for an empty `group_id`).
     pub fn consumer(&self, config: ConsumerConfig) -> Consumer {
         let config_error = config.validate().err();
         let group = config
@@ -168,18 +168,14 @@ impl Broker {
     }
 }
 
-fn partition_name(tp: &TopicPartition) -> String {
-    tp.to_string()
-}
-
 impl Consumer {
     fn group_id(&self) -> Result<&str> {
         let g = self.config.group_id.as_deref().ok_or_else(|| {
             // Kafka: InvalidGroupIdException, "To use the group management or offset
             // commit APIs, you must provide a valid group.id".
-            Error::InvalidArgument(
-                "this needs a consumer group: set ConsumerConfig::group_id".into(),
-            )
+            Error::InvalidGroupId {
+                reason: "none is set, and this call needs a consumer group: set ConsumerConfig::group_id".into(),
+            }
         })?;
         crate::config::validate_group_id(g)?;
         Ok(g)
@@ -190,10 +186,10 @@ impl Consumer {
             return Err(Error::Closed);
         }
         if let Some(e) = &self.config_error {
-            return Err(e.duplicate());
+            return Err(e.clone());
         }
         if self.in_callback {
-            return Err(Error::InvalidArgument(
+            return Err(Error::IllegalState(
                 "poll and subscribe cannot be called from a rebalance listener".into(),
             ));
         }
@@ -205,7 +201,9 @@ impl Consumer {
     /// Replaces an earlier subscription.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] without a `group_id` or for an invalid topic name;
+    /// [`Error::InvalidGroupId`] without a valid `group_id`;
+    /// [`Error::InvalidTopicName`] for an invalid topic name; [`Error::InvalidConfig`]
+    /// for a configuration out of range or without `assignors`;
     /// [`Error::IllegalState`] after [`assign`](Self::assign) (call
     /// [`unsubscribe`](Self::unsubscribe) first, as Kafka requires); [`Error::Closed`].
     pub fn subscribe(&mut self, topics: &[&str]) -> Result<()> {
@@ -266,9 +264,11 @@ impl Consumer {
         if self.config.assignors.is_empty() {
             // Kafka: IllegalStateException from subscribe, "Must configure at least one
             // partition assigner class name to partition.assignment.strategy".
-            return Err(Error::InvalidArgument(
-                "subscribe needs at least one assignor: ConsumerConfig::assignors is empty".into(),
-            ));
+            return Err(Error::InvalidConfig {
+                setting: "assignors",
+                reason: "subscribe needs at least one assignor: ConsumerConfig::assignors is empty"
+                    .into(),
+            });
         }
         if matches!(self.subscription, Subscription::Manual) {
             // Kafka: IllegalStateException, "Subscription to topics, partitions and
@@ -457,8 +457,8 @@ impl Consumer {
     /// [`Error::Wakeup`] after `wakeup()`; [`Error::NoOffset`] /
     /// [`Error::OffsetOutOfRange`] under `auto_offset_reset = none`;
     /// [`Error::Corrupt`] when a batch fails its checksum; [`Error::Closed`];
-    /// [`Error::InvalidArgument`] when called from a rebalance listener;
-    /// [`Error::IllegalState`] when the consumer is neither subscribed nor assigned any
+    /// [`Error::IllegalState`] when called from a rebalance listener, or when the
+    /// consumer is neither subscribed nor assigned any
     /// partitions (Kafka throws `IllegalStateException` there too: such a poll could
     /// only ever return nothing).
     pub fn poll(&mut self, timeout: Duration) -> Result<ConsumerRecords> {
@@ -632,14 +632,14 @@ impl Consumer {
             (OffsetReset::Earliest, _) => Ok(start),
             (OffsetReset::Latest, _) => Ok(end),
             (OffsetReset::None, Some(offset)) => Err(Error::OffsetOutOfRange {
-                partition: partition_name(tp),
+                partition: tp.clone(),
                 offset,
                 log_start: start,
                 log_end: end,
             }),
             (OffsetReset::None, None) => Err(Error::NoOffset {
                 group: self.config.group_id.clone().unwrap_or_default(),
-                partition: partition_name(tp),
+                partition: tp.clone(),
             }),
         }
     }
@@ -803,8 +803,9 @@ impl Consumer {
     ///
     /// # Errors
     /// [`Error::StaleGeneration`] when this member was fenced by a rebalance (its
-    /// partitions may belong to another member now); [`Error::InvalidArgument`] without
-    /// a group; [`Error::Io`]; [`Error::Closed`].
+    /// partitions may belong to another member now); [`Error::InvalidGroupId`] without
+    /// a group; [`Error::GroupNotEmpty`] for a consumer without membership (`assign`)
+    /// committing for a group that has members; [`Error::Io`]; [`Error::Closed`].
     pub fn commit_sync(&mut self) -> Result<()> {
         self.check_not_closed()?;
         self.fire_callbacks();
@@ -855,7 +856,7 @@ impl Consumer {
     /// The group's committed offsets for `partitions` (`None` where nothing is committed).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] without a group; [`Error::Io`]; [`Error::Closed`].
+    /// [`Error::InvalidGroupId`] without a group; [`Error::Io`]; [`Error::Closed`].
     pub fn committed(
         &self,
         partitions: &[TopicPartition],
@@ -873,8 +874,8 @@ impl Consumer {
     /// An offset outside the log is handled by `auto_offset_reset` at the next poll.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when `tp` is not assigned or `offset` is negative;
-    /// [`Error::Closed`].
+    /// [`Error::NotAssigned`] when `tp` is not assigned; [`Error::InvalidArgument`] when
+    /// `offset` is negative; [`Error::Closed`].
     pub fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<()> {
         self.check_not_closed()?;
         if offset < 0 {
@@ -890,7 +891,7 @@ impl Consumer {
     /// Seeks to the log start of `partitions` (every assigned one when empty).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a partition not assigned; [`Error::Closed`].
+    /// [`Error::NotAssigned`] for a partition not assigned; [`Error::Closed`].
     pub fn seek_to_beginning(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         self.seek_with(partitions, |log| log.log_start_offset())
     }
@@ -898,7 +899,7 @@ impl Consumer {
     /// Seeks to the log end of `partitions` (every assigned one when empty).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a partition not assigned; [`Error::Closed`].
+    /// [`Error::NotAssigned`] for a partition not assigned; [`Error::Closed`].
     pub fn seek_to_end(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         self.seek_with(partitions, |log| log.log_end_offset())
     }
@@ -924,7 +925,7 @@ impl Consumer {
     /// The offset of the next record `poll` returns for `tp`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when `tp` is not assigned; [`Error::NoOffset`] under
+    /// [`Error::NotAssigned`] when `tp` is not assigned; [`Error::NoOffset`] under
     /// `auto_offset_reset = none` without a committed offset; [`Error::Closed`].
     pub fn position(&mut self, tp: &TopicPartition) -> Result<i64> {
         self.check_not_closed()?;
@@ -1035,7 +1036,7 @@ impl Consumer {
     /// Stops fetching from `partitions` until resumed (they stay assigned).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a partition not assigned; [`Error::Closed`].
+    /// [`Error::NotAssigned`] for a partition not assigned; [`Error::Closed`].
     pub fn pause(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         self.set_paused(partitions, true)
     }
@@ -1043,7 +1044,7 @@ impl Consumer {
     /// Resumes fetching from paused partitions.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a partition not assigned; [`Error::Closed`].
+    /// [`Error::NotAssigned`] for a partition not assigned; [`Error::Closed`].
     pub fn resume(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         self.set_paused(partitions, false)
     }
@@ -1134,5 +1135,7 @@ enum Callback {
 }
 
 fn not_assigned(tp: &TopicPartition) -> Error {
-    Error::InvalidArgument(format!("partition {tp} is not assigned to this consumer"))
+    Error::NotAssigned {
+        partition: tp.clone(),
+    }
 }

@@ -48,7 +48,7 @@ impl PartitionLog {
         let given = encoded_batch_len(records);
         if given > inner.config.max_message_bytes as usize {
             return Err(Error::RecordTooLarge {
-                topic: inner.name.clone(),
+                topic: inner.tp.topic().to_string(),
                 size: given,
                 max: inner.config.max_message_bytes as usize,
             });
@@ -111,7 +111,7 @@ impl PartitionLog {
                     }
                     None if was_empty || rolled => {
                         return Err(Error::RecordTooLarge {
-                            topic: inner.name.clone(),
+                            topic: inner.tp.topic().to_string(),
                             size,
                             max: inner.config.segment_bytes as usize,
                         });
@@ -178,7 +178,7 @@ impl LogInner {
     fn check_poison(&self) -> Result<()> {
         if self.poisoned.load(Ordering::Acquire) {
             return Err(Error::Poisoned {
-                partition: self.name.clone(),
+                partition: Some(self.tp.clone()),
                 reason: self
                     .poison_reason
                     .lock()
@@ -194,7 +194,7 @@ impl LogInner {
         *self.poison_reason.lock() = Some(reason.clone());
         self.poisoned.store(true, Ordering::Release);
         Error::Poisoned {
-            partition: self.name.clone(),
+            partition: Some(self.tp.clone()),
             reason,
         }
     }

@@ -68,38 +68,55 @@ impl Default for LogConfig {
 impl LogConfig {
     /// Checks the values that would make a log unusable.
     pub(crate) fn validate(&self) -> crate::Result<()> {
-        let bad = |m: &str| Err(crate::Error::InvalidArgument(m.to_string()));
+        let bad = |setting: &'static str, m: &str| {
+            Err(crate::Error::InvalidConfig {
+                setting,
+                reason: m.to_string(),
+            })
+        };
         if self.segment_bytes < 1024 {
-            return bad("segment_bytes must be at least 1024");
+            return bad("segment_bytes", "segment_bytes must be at least 1024");
         }
         if self.segment_bytes > i32::MAX as u64 {
-            return bad("segment_bytes must fit Kafka's 32-bit index positions (< 2 GiB)");
+            return bad(
+                "segment_bytes",
+                "segment_bytes must fit Kafka's 32-bit index positions (< 2 GiB)",
+            );
         }
         if self.index_interval_bytes == 0 {
-            return bad("index_interval_bytes must be at least 1");
+            return bad(
+                "index_interval_bytes",
+                "index_interval_bytes must be at least 1",
+            );
         }
         if self.max_index_bytes < 4096 {
-            return bad("max_index_bytes must be at least 4096");
+            return bad("max_index_bytes", "max_index_bytes must be at least 4096");
         }
         if self.max_message_bytes == 0 {
-            return bad("max_message_bytes must be at least 1");
+            return bad("max_message_bytes", "max_message_bytes must be at least 1");
         }
         // Kafka's `flush.ms` and `segment.ms` are LONG milliseconds (segment.ms
         // atLeast(1)); a longer duration would wrap where it is compared with a clock.
         let max = std::time::Duration::from_millis(i64::MAX as u64);
         if let FlushPolicy::Interval(d) = self.flush {
             if d.is_zero() {
-                return bad("a flush interval must be longer than zero");
+                return bad("flush", "a flush interval must be longer than zero");
             }
             if d > max {
-                return bad("a flush interval must be at most i64::MAX ms (Kafka's `flush.ms`)");
+                return bad(
+                    "flush",
+                    "a flush interval must be at most i64::MAX ms (Kafka's `flush.ms`)",
+                );
             }
         }
         if self.segment_ms.is_zero() {
-            return bad("segment_ms must be longer than zero");
+            return bad("segment_ms", "segment_ms must be longer than zero");
         }
         if self.segment_ms > max {
-            return bad("segment_ms must be at most i64::MAX ms (Kafka's `segment.ms`)");
+            return bad(
+                "segment_ms",
+                "segment_ms must be at most i64::MAX ms (Kafka's `segment.ms`)",
+            );
         }
         Ok(())
     }

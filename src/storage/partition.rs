@@ -19,6 +19,7 @@ use super::notify::Waiters;
 use super::recovery::{self, RecoveryReport};
 use super::segment::{self, ActiveSegment, Segment};
 use crate::error::{Error, Result};
+use crate::topic_partition::TopicPartition;
 
 const CLEAN_MARKER: &str = ".clean-shutdown";
 
@@ -75,6 +76,8 @@ impl std::fmt::Debug for PartitionLog {
 
 pub(super) struct LogInner {
     pub(super) name: String,
+    /// The partition `name` stands for, parsed once for errors to name.
+    pub(super) tp: TopicPartition,
     pub(super) dir: PathBuf,
     pub(super) config: LogConfig,
     pub(super) bg: Background,
@@ -144,8 +147,12 @@ impl PartitionLog {
     /// Opens (or creates) the log in directory `dir`, recovering it after a crash, with
     /// its own background thread for prefaulting and timed flushes.
     ///
+    /// Errors name the partition by the directory's name, `<topic>-<partition>` under a
+    /// broker; a name that is not of that form (a standalone log) stands for
+    /// partition 0 of a topic named like the whole directory.
+    ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a bad config, [`Error::Io`] when files cannot be
+    /// [`Error::InvalidConfig`] for a bad config, [`Error::Io`] when files cannot be
     /// created or mapped, [`Error::Corrupt`] when a sealed segment is damaged.
     pub fn open(dir: impl AsRef<Path>, config: LogConfig) -> Result<PartitionLog> {
         let name = dir
@@ -309,6 +316,7 @@ impl PartitionLog {
             .min(log_end);
         let recovery_point_now = checkpoint::read_recovery_point(&dir)?.unwrap_or(0);
         let inner = Arc::new(LogInner {
+            tp: TopicPartition::from_dir_name(&name),
             name,
             dir,
             bg: bg.clone(),

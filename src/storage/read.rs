@@ -31,7 +31,7 @@ impl PartitionLog {
         let end = inner.log_end.load(Ordering::Acquire);
         if offset < start || offset > end {
             return Err(Error::OffsetOutOfRange {
-                partition: inner.name.clone(),
+                partition: inner.tp.clone(),
                 offset,
                 log_start: start,
                 log_end: end,

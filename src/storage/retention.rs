@@ -90,7 +90,7 @@ impl PartitionLog {
         let start = self.log_start_offset();
         if before_offset > end || before_offset < 0 {
             return Err(Error::OffsetOutOfRange {
-                partition: self.inner.name.clone(),
+                partition: self.inner.tp.clone(),
                 offset: before_offset,
                 log_start: start,
                 log_end: end,

@@ -282,12 +282,12 @@ impl KafkaStreams {
     /// Starts the worker threads.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when already started; [`Error::Io`] when a thread
+    /// [`Error::IllegalState`] when already started; [`Error::Io`] when a thread
     /// cannot be spawned.
     pub fn start(&self) -> Result<()> {
         let mut st = self.shared.state.lock();
         if *st != StreamsState::Created {
-            return Err(Error::InvalidArgument(
+            return Err(Error::IllegalState(
                 "this streams application was already started".into(),
             ));
         }
@@ -301,7 +301,7 @@ impl KafkaStreams {
                 .spawn(move || worker(shared, i))
                 .map_err(|source| Error::Io {
                     path: "stream thread".into(),
-                    source,
+                    source: std::sync::Arc::new(source),
                 })?;
             threads.push(h);
         }

@@ -134,7 +134,7 @@ impl Ctx<'_> {
             Some(b) => serde
                 .deserialize(b)
                 .map(Some)
-                .map_err(|e| Error::InvalidArgument(format!("store `{store}`: {e}"))),
+                .map_err(|e| store_error(self.app_id, self.partition, store, e)),
         }
     }
 
@@ -154,11 +154,28 @@ impl Ctx<'_> {
 
 fn cast<T: 'static>(x: &dyn Any) -> Result<&T> {
     x.downcast_ref::<T>().ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "streams: record type mismatch, expected {}",
+        Error::IllegalState(format!(
+            "internal: streams record type mismatch, expected {}; please report this",
             std::any::type_name::<T>()
         ))
     })
+}
+
+/// A serde's message as an error to carry as a source.
+fn message(m: String) -> Arc<dyn std::error::Error + Send + Sync> {
+    let b: Box<dyn std::error::Error + Send + Sync> = m.into();
+    Arc::from(b)
+}
+
+/// A value of `store` that its serde cannot read.
+fn store_error(app: &str, partition: u32, store: &str, e: String) -> Error {
+    Error::Task {
+        task: format!("streams application `{app}` (partition {partition})"),
+        reason: format!(
+            "cannot deserialise a value of store `{store}` (its serdes changed since it was written?)"
+        ),
+        source: message(e),
+    }
 }
 
 pub(crate) fn changelog_topic(app: &str, store: &str) -> String {
@@ -298,10 +315,12 @@ fn source_deser<K: Send + 'static, V: Send + 'static>(
     topic: String,
 ) -> DeserFn {
     Box::new(move |k, v| {
-        let bad = |what: &str, e: String| {
-            Error::InvalidArgument(format!(
-                "streams: cannot deserialise the {what} of a record of `{topic}`: {e}"
-            ))
+        let bad = |what: &str, e: String| Error::Task {
+            task: format!("streams source `{topic}`"),
+            reason: format!(
+                "cannot deserialise the {what} of a record (check the source's serdes, or skip such records with `OnError::Continue`)"
+            ),
+            source: message(e),
         };
         let key = match k {
             Some(b) => ks.deserialize(b),
@@ -787,6 +806,7 @@ impl<K: Clone + Send + Sync + 'static, V: Send + Sync + 'static> TimeWindowedKSt
                 }
                 if emit == EmitStrategy::OnWindowClose {
                     // Emit every window whose end plus grace stream time has passed.
+                    let (app_id, partition) = (ctx.app_id, ctx.partition);
                     let shard = ctx.shard(&name);
                     let now = shard.stream_time;
                     let closed: Vec<(i64, BTreeSet<Vec<u8>>)> = {
@@ -801,12 +821,12 @@ impl<K: Clone + Send + Sync + 'static, V: Send + Sync + 'static> TimeWindowedKSt
                             let Some(b) = shard.data.get(&sk) else {
                                 continue;
                             };
-                            let val = agg.deserialize(b).map_err(|e| {
-                                Error::InvalidArgument(format!("store `{name}`: {e}"))
-                            })?;
-                            let key = ks.deserialize(&sk[..sk.len() - 8]).map_err(|e| {
-                                Error::InvalidArgument(format!("store `{name}`: {e}"))
-                            })?;
+                            let val = agg
+                                .deserialize(b)
+                                .map_err(|e| store_error(app_id, partition, &name, e))?;
+                            let key = ks
+                                .deserialize(&sk[..sk.len() - 8])
+                                .map_err(|e| store_error(app_id, partition, &name, e))?;
                             finals.push((
                                 Windowed {
                                     key,

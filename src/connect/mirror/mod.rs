@@ -223,13 +223,14 @@ impl Mirror {
     /// the target, creating `__mirror_offset_syncs` on first use.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when both handles are the same directory or the name
-    /// is empty; [`Error::Io`] / [`Error::Corrupt`] reading the syncs.
+    /// [`Error::InvalidArgument`] when both handles are the same directory;
+    /// [`Error::InvalidConfig`] when the name is empty or not printable; [`Error::Io`] / [`Error::Corrupt`] reading the syncs.
     pub fn new(source: &Broker, target: &Broker, config: MirrorConfig) -> Result<Mirror> {
         if config.name.is_empty() || config.name.chars().any(char::is_control) {
-            return Err(Error::InvalidArgument(
-                "a mirror needs a non-empty, printable name".into(),
-            ));
+            return Err(Error::InvalidConfig {
+                setting: "name",
+                reason: "a mirror needs a non-empty, printable name".into(),
+            });
         }
         if source.dir() == target.dir() {
             return Err(Error::InvalidArgument(format!(
@@ -255,11 +256,12 @@ impl Mirror {
     /// Starts the copying threads.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when already running (or for a bad topic pattern).
+    /// [`Error::IllegalState`] when already running; [`Error::InvalidArgument`] for a
+    /// bad topic pattern.
     pub fn start(&self) -> Result<()> {
         let mut run = self.inner.run.lock();
         if run.is_some() {
-            return Err(Error::InvalidArgument(format!(
+            return Err(Error::IllegalState(format!(
                 "mirror `{}` is already running",
                 self.inner.config.name
             )));
@@ -301,7 +303,7 @@ impl Mirror {
                 })
                 .map_err(|e| Error::Io {
                     path: self.inner.target.dir().to_path_buf(),
-                    source: e,
+                    source: std::sync::Arc::new(e),
                 })?;
             threads.push(t);
         }
@@ -391,14 +393,14 @@ impl Mirror {
     /// one. Partitions the mirror does not copy are left out.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when the group has no committed offsets on the
+    /// [`Error::IllegalState`] when the group has no committed offsets on the
     /// source, or committed past what the mirror has copied so far (wait for
     /// [`lag`](Self::lag) to reach 0, then translate again).
     pub fn translate_offsets(&self, group: &str) -> Result<Vec<OffsetTranslation>> {
         let committed = self.inner.source.list_group_offsets(group)?;
         if committed.is_empty() {
-            return Err(Error::InvalidArgument(format!(
-                "group `{group}` has no committed offsets on the source"
+            return Err(Error::IllegalState(format!(
+                "group `{group}` has no committed offsets on the source; translate its offsets after it has committed some"
             )));
         }
         let parts = self.inner.syncs.parts.lock();
@@ -408,7 +410,7 @@ impl Mirror {
                 continue;
             };
             let t = s.translate(c.committed).ok_or_else(|| {
-                Error::InvalidArgument(format!(
+                Error::IllegalState(format!(
                     "mirror `{}` has copied `{}` up to offset {} but group `{group}` committed {}; wait until the mirror catches up (Mirror::lag) and translate again",
                     self.inner.config.name, c.partition, s.source_next, c.committed
                 ))
@@ -430,15 +432,15 @@ impl Mirror {
     /// they skip nothing, and repeat only what they had read but not committed.
     ///
     /// # Errors
-    /// As `translate_offsets`; [`Error::InvalidArgument`] while the group has active
+    /// As `translate_offsets`; [`Error::GroupNotEmpty`] while the group has active
     /// members on the target.
     pub fn migrate_group(&self, group: &str) -> Result<Vec<OffsetTranslation>> {
         if let Ok(d) = self.inner.target.describe_group(group)
             && !d.members.is_empty()
         {
-            return Err(Error::InvalidArgument(format!(
-                "group `{group}` has active members on the target; close them before migrating it"
-            )));
+            return Err(Error::GroupNotEmpty {
+                group: group.to_string(),
+            });
         }
         let t = self.translate_offsets(group)?;
         if t.is_empty() {
@@ -504,7 +506,11 @@ impl Inner {
                 return Ok(());
             }
             if let Some(e) = self.error.lock().clone() {
-                return Err(Error::InvalidArgument(e));
+                // Another thread failed: this one stops too (the first error is kept).
+                return Err(Error::IllegalState(format!(
+                    "mirror `{}` stopped: {e}",
+                    self.config.name
+                )));
             }
             let records = match consumer.poll(self.config.poll_interval) {
                 Ok(r) => r,
@@ -561,7 +567,7 @@ impl Inner {
             return Ok(start);
         };
         if target_end < state.target_next {
-            return Err(Error::InvalidArgument(format!(
+            return Err(Error::IllegalState(format!(
                 "mirror `{}`: target `{}` ends at offset {target_end} but {} records were copied to it; it lost records (deleted, or not flushed before a machine crash). Delete the target topic and the mirror's progress, or use a new mirror name",
                 self.config.name, state.target, state.target_next
             )));
@@ -589,7 +595,7 @@ impl Inner {
                 .zip(&tgt_recs)
                 .all(|(a, b)| same_record(a, b));
         if !matches {
-            return Err(Error::InvalidArgument(format!(
+            return Err(Error::IllegalState(format!(
                 "mirror `{}`: target `{}` has records from offset {} on that are not the next records of source `{tp}`; another writer wrote to it. A mirror must be the only writer of its target topics",
                 self.config.name, state.target, state.target_next
             )));
