@@ -33,7 +33,7 @@ mod segment;
 pub use background::Background;
 pub(crate) use clock::now_ms;
 pub use compaction::CompactionConfig;
-pub use config::{FlushPolicy, LogConfig};
+pub use config::{FlushPolicy, LogConfig, MIN_DECOMPRESSED_BYTES, TopicCompression};
 pub use partition::PartitionLog;
 pub use read::FetchedBatches;
 
