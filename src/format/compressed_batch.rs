@@ -44,6 +44,12 @@ impl<'a> Batch<'a> {
         })
     }
 
+    /// No records and no records section (an empty batch, as compaction leaves one,
+    /// whatever its codec bits say): there is nothing to decompress.
+    fn is_empty_section(&self) -> bool {
+        self.header().records_count == 0 && self.records_section().is_empty()
+    }
+
     /// The records section as stored: everything after the 61-byte header, compressed
     /// when [`Batch::codec`] is not none.
     pub fn records_section(&self) -> &'a [u8] {
@@ -72,7 +78,7 @@ impl<'a> Batch<'a> {
         'a: 'r,
     {
         let codec = self.codec()?;
-        if codec == Compression::None {
+        if codec == Compression::None || self.is_empty_section() {
             return Ok(self.records());
         }
         scratch.clear();
@@ -88,7 +94,7 @@ impl<'a> Batch<'a> {
     /// As [`Batch::records_with`], and [`Error::Format`] for the first bad record or
     /// for bytes left after the last one.
     pub fn validate_with(&self, scratch: &mut Vec<u8>, max_out: usize) -> Result<()> {
-        if self.codec()? == Compression::None {
+        if self.codec()? == Compression::None || self.is_empty_section() {
             return self.validate();
         }
         let mut it = self.records_with(scratch, max_out)?;
@@ -120,6 +126,9 @@ impl<'a> Batch<'a> {
     /// As [`Batch::records_with`]; on error `out` is as it was.
     pub fn decompress_into(&self, max_out: usize, out: &mut Vec<u8>) -> Result<()> {
         let codec = self.codec()?;
+        if self.is_empty_section() {
+            return Ok(());
+        }
         let start = out.len();
         decompress(codec, self.records_section(), max_out, out).map_err(|e| {
             out.truncate(start);

@@ -30,6 +30,7 @@ mod repair;
 mod retention;
 mod segment;
 
+pub use append::AppendScratch;
 pub use background::Background;
 pub(crate) use clock::now_ms;
 pub use compaction::CompactionConfig;
