@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::format::TimestampType;
-use crate::storage::{FlushPolicy, LogConfig};
+use crate::format::{Compression, TimestampType};
+use crate::storage::{FlushPolicy, LogConfig, TopicCompression};
 
 /// Refuses a duration longer than `max_ms` milliseconds: Kafka's time settings are INT
 /// (`i32::MAX` ms, about 24.8 days) or LONG (`i64::MAX` ms) milliseconds, and longer
@@ -81,6 +81,7 @@ pub struct TopicConfig {
     pub(crate) delete_retention_ms: Duration,
     pub(crate) min_cleanable_dirty_ratio: f64,
     pub(crate) min_compaction_lag_ms: Duration,
+    pub(crate) compression_type: TopicCompression,
 }
 
 impl TopicConfig {
@@ -101,6 +102,7 @@ impl TopicConfig {
             delete_retention_ms: Duration::from_secs(24 * 3600),
             min_cleanable_dirty_ratio: 0.5,
             min_compaction_lag_ms: Duration::ZERO,
+            compression_type: TopicCompression::Producer,
         }
     }
 
@@ -139,6 +141,10 @@ impl TopicConfig {
     /// `message.timestamp.type`.
     pub fn get_message_timestamp_type(&self) -> TimestampType {
         self.timestamp_type
+    }
+    /// `compression.type`.
+    pub fn get_compression_type(&self) -> TopicCompression {
+        self.compression_type
     }
 
     /// Segment file size (`segment.bytes`). Default: 64 MiB; Kafka's 1 GiB is
@@ -228,6 +234,23 @@ impl TopicConfig {
         self.min_compaction_lag_ms = d;
         self
     }
+    /// `compression.type`: how the topic stores batches. Default:
+    /// [`TopicCompression::Producer`], Kafka's: each batch as the producer compressed it
+    /// ([`ProducerConfig::compression`]). A codec (or
+    /// [`TopicCompression::Uncompressed`]) makes every partition store its batches with
+    /// it, at the codec's default level, recompressing batches that came with another,
+    /// as Kafka's broker does. `max_message_bytes` applies to the batch as stored.
+    ///
+    /// ```
+    /// use brooklet::{TopicCompression, TopicConfig};
+    /// let cfg = TopicConfig::new(1).compression_type(TopicCompression::Zstd);
+    /// assert_eq!(cfg.get_compression_type(), TopicCompression::Zstd);
+    /// ```
+    #[must_use]
+    pub fn compression_type(mut self, c: TopicCompression) -> Self {
+        self.compression_type = c;
+        self
+    }
 
     /// The storage settings of each partition.
     pub(crate) fn log_config(&self) -> LogConfig {
@@ -238,6 +261,7 @@ impl TopicConfig {
             flush: self.flush,
             timestamp_type: self.timestamp_type,
             max_message_bytes: self.max_message_bytes,
+            compression: self.compression_type,
             ..LogConfig::default()
         }
     }
@@ -312,6 +336,8 @@ pub struct ProducerConfig {
     pub(crate) linger: Duration,
     pub(crate) batch_size: usize,
     pub(crate) partitioner: PartitionerKind,
+    pub(crate) compression: Compression,
+    pub(crate) compression_level: Option<i32>,
 }
 
 impl Default for ProducerConfig {
@@ -320,6 +346,8 @@ impl Default for ProducerConfig {
             linger: Duration::ZERO,
             batch_size: 16 * 1024,
             partitioner: PartitionerKind::Default,
+            compression: Compression::None,
+            compression_level: None,
         }
     }
 }
@@ -354,9 +382,38 @@ impl ProducerConfig {
         self
     }
 
+    /// The codec batches are compressed with (`compression.type`). Default:
+    /// [`Compression::None`], as Kafka. A topic whose
+    /// [`compression_type`](TopicConfig::compression_type) names a codec stores the
+    /// batches with that one instead.
+    ///
+    /// ```
+    /// use brooklet::{Compression, ProducerConfig};
+    /// let cfg = ProducerConfig::new().compression(Compression::Zstd).compression_level(9);
+    /// assert!(cfg.validate().is_ok());
+    /// ```
+    #[must_use]
+    pub fn compression(mut self, c: Compression) -> Self {
+        self.compression = c;
+        self
+    }
+    /// The codec's level (Kafka's `compression.gzip.level`, `compression.lz4.level`,
+    /// `compression.zstd.level`, KIP-390). Default: the codec's (gzip 6, lz4 9, zstd 3).
+    /// Kafka's ranges: gzip 1 to 9 (or -1, the default), lz4 1 to 17, zstd -131072 to
+    /// 22; none and snappy take no level. Out of range, every send fails with
+    /// [`Error::InvalidArgument`] naming the setting. lz4 compresses the same way at
+    /// every level (brooklet's lz4 has no high-compression mode; the frames are the
+    /// same format).
+    #[must_use]
+    pub fn compression_level(mut self, level: i32) -> Self {
+        self.compression_level = Some(level);
+        self
+    }
+
     /// Checks the settings against the ranges of Kafka's `ProducerConfig`
-    /// (`linger.ms` LONG atLeast(0); `batch.size` atLeast(0), any `usize` here). Every
-    /// send runs this check, so calling it is only needed to fail earlier.
+    /// (`linger.ms` LONG atLeast(0); `batch.size` atLeast(0), any `usize` here; the
+    /// compression level within its codec's range). Every send runs this check, so
+    /// calling it is only needed to fail earlier.
     ///
     /// ```
     /// use brooklet::ProducerConfig;
@@ -368,7 +425,9 @@ impl ProducerConfig {
     /// # Errors
     /// [`Error::InvalidConfig`] naming the setting.
     pub fn validate(&self) -> Result<()> {
-        check_ms(self.linger, LONG_MS, "linger", "linger.ms")
+        check_ms(self.linger, LONG_MS, "linger", "linger.ms")?;
+        self.compression.check_level(self.compression_level)?;
+        Ok(())
     }
 }
 

@@ -89,11 +89,11 @@ pub use consumer::{
     RebalanceListener, WakeupHandle,
 };
 pub use error::{Error, Result};
-pub use format::{Header, HeaderRef, TimestampType};
+pub use format::{Compression, Header, HeaderRef, TimestampType};
 pub use partitioner::{DefaultPartitioner, Partitioner, RoundRobinPartitioner};
 pub use producer::Producer;
 pub use record::{ProducerRecord, RecordMetadata, TopicPartition};
-pub use storage::{FlushPolicy, PartitionRepair};
+pub use storage::{FlushPolicy, PartitionRepair, TopicCompression};
 
 /// The README's code blocks, compiled as doc-tests so they stay true.
 #[cfg(doctest)]

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use crate::broker::{Broker, record_size};
+use crate::broker::{Broker, append_split, record_size};
 use crate::config::{PartitionerKind, ProducerConfig};
 use crate::error::{Error, Result};
-use crate::format::RecordIn;
+use crate::format::{Compression, RecordIn};
 use crate::partitioner::{DefaultPartitioner, Partitioner, RoundRobinPartitioner};
 use crate::record::{ProducerRecord, RecordMetadata};
-use crate::storage::now_ms;
+use crate::storage::{AppendScratch, now_ms};
 
 /// Publishes records (Kafka's `KafkaProducer`). Cheap to clone, `Send + Sync`: share
 /// one among threads. Concurrent sends to one partition share a batch (group append).
@@ -110,9 +110,17 @@ impl Producer {
             .timestamp
             .unwrap_or_else(|| *cache.now.get_or_insert_with(now_ms));
         let size = record_size(record, ts);
-        let (max, policy) = {
+        let (max, policy, compressed) = {
             let c = topic.config.read();
-            (batch_limit(&c.log_config()), c.cleanup_policy)
+            let stored = c
+                .compression_type
+                .codec()
+                .unwrap_or(self.inner.config.compression);
+            (
+                batch_limit(&c.log_config()),
+                c.cleanup_policy,
+                stored != Compression::None,
+            )
         };
         if record.key.is_none() && policy != crate::config::CleanupPolicy::Delete {
             // Kafka's broker refuses these too (InvalidRecordException).
@@ -121,7 +129,9 @@ impl Producer {
                 reason: "the topic is compacted, so every record needs a key".into(),
             });
         }
-        if size > max {
+        // A compressed batch is checked as stored, by the log (Kafka's broker checks the
+        // compressed size against max.message.bytes).
+        if size > max && !compressed {
             return Err(Error::RecordTooLarge {
                 topic: record.topic.clone(),
                 size,
@@ -156,6 +166,7 @@ impl Producer {
             size,
             self.inner.config.linger,
             self.inner.config.batch_size,
+            self.codec(),
         )?;
         Ok(RecordMetadata {
             topic: topic_name,
@@ -189,6 +200,8 @@ impl Producer {
             (records[a].topic.as_str(), routed[a].1).cmp(&(records[b].topic.as_str(), routed[b].1))
         });
         let mut out: Vec<Option<RecordMetadata>> = vec![None; records.len()];
+        let mut scratch = AppendScratch::default();
+        let mut runs = Vec::new();
         let mut i = 0;
         while i < order.len() {
             let (topic, p, ..) = &routed[order[i]];
@@ -220,21 +233,34 @@ impl Producer {
                         headers: &records[k].headers,
                     })
                     .collect();
-                let info = log.append(&ins)?;
-                for (n, &k) in order[start..end].iter().enumerate() {
-                    out[k] = Some(RecordMetadata {
-                        topic: Arc::clone(&topic.name),
-                        partition: *p,
-                        offset: info.base_offset + n as i64,
-                        timestamp: info.log_append_time.unwrap_or(routed[k].2),
-                        timestamp_type: log.config().timestamp_type,
-                    });
+                runs.clear();
+                append_split(log, &ins, self.codec(), &mut scratch, &mut runs);
+                let mut keys = order[start..end].iter();
+                for (len, info) in runs.drain(..) {
+                    let info = info?;
+                    for (n, &k) in keys.by_ref().take(len).enumerate() {
+                        out[k] = Some(RecordMetadata {
+                            topic: Arc::clone(&topic.name),
+                            partition: *p,
+                            offset: info.base_offset + n as i64,
+                            timestamp: info.log_append_time.unwrap_or(routed[k].2),
+                            timestamp_type: log.config().timestamp_type,
+                        });
+                    }
                 }
                 start = end;
             }
             i = j;
         }
         Ok(out.into_iter().flatten().collect())
+    }
+
+    /// The configured `compression.type` and level.
+    fn codec(&self) -> (Compression, Option<i32>) {
+        (
+            self.inner.config.compression,
+            self.inner.config.compression_level,
+        )
     }
 
     /// Forces everything appended so far, by any producer, to stable storage. (Sends

@@ -1692,3 +1692,82 @@ fn groups_connectors_and_tasks_have_their_own_variants() {
     assert_eq!(copy.to_string(), e.to_string());
     assert!(std::error::Error::source(&copy).is_some());
 }
+
+/// A compressed batch in a segment whose records decompress past the log's limit (a
+/// decompression bomb, 64 MiB of zeros in a few KiB of zstd) passes recovery, which
+/// checks compressed batches by CRC, and is `Corrupt` when read: by `read`,
+/// `offset_for_timestamp` and compaction alike, after allocating at most the limit.
+/// A read before it stops at the batch before.
+#[test]
+fn a_decompression_bomb_in_a_segment_is_corrupt_when_read() {
+    use brooklet::format::batch::seal_crc;
+    use brooklet::format::{
+        Compression, RecordIn, TimestampType, compress, encode_batch_compressed,
+    };
+    use brooklet::storage::{CompactionConfig, LogConfig, MIN_DECOMPRESSED_BYTES, PartitionLog};
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("t-0");
+    let cfg = LogConfig::default();
+    let log = PartitionLog::open(&path, cfg.clone()).unwrap();
+    let rec = RecordIn {
+        key: Some(b"k"),
+        value: Some(b"v"),
+        timestamp: 1000,
+        headers: &[],
+    };
+    log.append(&[rec]).unwrap();
+    let at = log.size_bytes();
+    log.close().unwrap();
+    drop(log);
+    let (mut bomb, mut tmp) = (Vec::new(), Vec::new());
+    encode_batch_compressed(
+        &mut bomb,
+        &mut tmp,
+        1,
+        TimestampType::CreateTime,
+        &[RecordIn {
+            timestamp: 2000,
+            ..rec
+        }],
+        Compression::Zstd,
+        None,
+    )
+    .unwrap();
+    bomb.truncate(61);
+    compress(
+        Compression::Zstd,
+        None,
+        &vec![0u8; MIN_DECOMPRESSED_BYTES + 1],
+        &mut bomb,
+    )
+    .unwrap();
+    assert!(bomb.len() < 64 << 10, "{}", bomb.len());
+    let batch_length = (bomb.len() - 12) as i32;
+    bomb[8..12].copy_from_slice(&batch_length.to_be_bytes());
+    seal_crc(&mut bomb).unwrap();
+    let file = path.join(format!("{:020}.log", 0));
+    let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, &bomb, at).unwrap();
+    drop(f);
+    // As after a crash: recovery validates the segment (CRC, no decompression).
+    std::fs::remove_file(path.join(".clean-shutdown")).unwrap();
+    let log = PartitionLog::open(&path, cfg).unwrap();
+    assert_eq!(log.log_end_offset(), 2);
+    let before = log.read(0, 1 << 20).unwrap();
+    assert_eq!(before.records().count(), 1);
+    assert_eq!(before.next_offset(), 1);
+    let corrupt = |r: brooklet::Result<_>| match r {
+        Err(Error::Corrupt { reason, .. }) => assert!(reason.contains("more than"), "{reason}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("a decompression bomb was read"),
+    };
+    corrupt(log.read(1, 1 << 20).map(|_| ()));
+    corrupt(log.offset_for_timestamp(1500).map(|_| ()));
+    log.roll().unwrap();
+    let all = CompactionConfig {
+        delete_retention_ms: 0,
+        min_compaction_lag_ms: 0,
+        min_cleanable_dirty_ratio: 0.0,
+    };
+    corrupt(log.compact(&all, i64::MAX / 2).map(|_| ()));
+}

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
-use crate::format::{RecordIn, encoded_batch_len};
+use crate::format::{Compression, RecordIn, encoded_batch_len};
 use crate::record::ProducerRecord;
-use crate::storage::PartitionLog;
+use crate::storage::{AppendInfo, AppendScratch, PartitionLog};
 
 const WAITING: u8 = 0;
 const DONE: u8 = 1;
@@ -51,11 +51,17 @@ struct Queue {
 pub(crate) struct GroupAppender {
     queue: Mutex<Queue>,
     more: Condvar,
+    /// The compressed batch on its way; only the leader uses it (never contended).
+    scratch: Mutex<AppendScratch>,
 }
+
+/// The producer's `compression.type` and level.
+pub(crate) type Codec = (Compression, Option<i32>);
 
 impl GroupAppender {
     /// Appends one record, sharing a batch with concurrent senders; returns its offset
     /// and stored timestamp.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn append(
         &self,
         log: &PartitionLog,
@@ -64,6 +70,7 @@ impl GroupAppender {
         size: usize,
         linger: Duration,
         batch_size: usize,
+        codec: Codec,
     ) -> Outcome {
         let mut q = self.queue.lock();
         if linger.is_zero() && !q.leader && q.pending.is_empty() {
@@ -77,7 +84,12 @@ impl GroupAppender {
                 headers: &record.headers,
             };
             let result = log
-                .append(std::slice::from_ref(&rin))
+                .append_with(
+                    std::slice::from_ref(&rin),
+                    codec.0,
+                    codec.1,
+                    &mut self.scratch.lock(),
+                )
                 .map(|info| (info.base_offset, info.log_append_time.unwrap_or(timestamp)));
             self.hand_off(self.queue.lock());
             return result;
@@ -103,7 +115,7 @@ impl GroupAppender {
                 match slot.state.load(Ordering::Acquire) {
                     DONE => break,
                     LEAD => {
-                        self.lead(log, linger, batch_size);
+                        self.lead(log, linger, batch_size, codec);
                         break;
                     }
                     _ => std::thread::park(),
@@ -112,7 +124,7 @@ impl GroupAppender {
         } else {
             q.leader = true;
             drop(q);
-            self.lead(log, linger, batch_size);
+            self.lead(log, linger, batch_size, codec);
         }
         slot.outcome.lock().take().unwrap_or_else(|| {
             Err(Error::IllegalState(
@@ -123,7 +135,7 @@ impl GroupAppender {
 
     /// Writes the queue as one batch (after lingering, if configured), then passes the
     /// lead on or gives it up.
-    fn lead(&self, log: &PartitionLog, linger: Duration, batch_size: usize) {
+    fn lead(&self, log: &PartitionLog, linger: Duration, batch_size: usize, codec: Codec) {
         let mut q = self.queue.lock();
         if !linger.is_zero() {
             let deadline = Instant::now() + linger;
@@ -136,7 +148,7 @@ impl GroupAppender {
         let batch = std::mem::take(&mut q.pending);
         q.bytes = 0;
         drop(q);
-        write_batch(log, batch);
+        write_batch(log, batch, codec, &mut self.scratch.lock());
         self.hand_off(self.queue.lock());
     }
 
@@ -152,9 +164,9 @@ impl GroupAppender {
     }
 }
 
-/// Appends `batch` in as few batches as `max_message_bytes` allows and hands out the
-/// outcomes.
-fn write_batch(log: &PartitionLog, batch: Vec<Pending>) {
+/// Appends `batch` in as few batches as `max_message_bytes` allows (compressed with
+/// `codec` when it is not none) and hands out the outcomes.
+fn write_batch(log: &PartitionLog, batch: Vec<Pending>, codec: Codec, scratch: &mut AppendScratch) {
     let max = log.config().max_message_bytes as usize;
     let mut start = 0;
     while start < batch.len() {
@@ -167,20 +179,46 @@ fn write_batch(log: &PartitionLog, batch: Vec<Pending>) {
         }
         let chunk = &batch[start..end];
         let ins: Vec<RecordIn<'_>> = chunk.iter().map(record_in).collect();
-        let result = log.append(&ins);
-        for (i, p) in chunk.iter().enumerate() {
-            let outcome = match &result {
-                Ok(info) => Ok((
-                    info.base_offset + i as i64,
-                    info.log_append_time.unwrap_or(p.timestamp),
-                )),
-                Err(e) => Err(e.clone()),
-            };
-            *p.slot.outcome.lock() = Some(outcome);
-            p.slot.state.store(DONE, Ordering::Release);
-            p.slot.thread.unpark();
+        let mut runs = Vec::new();
+        append_split(log, &ins, codec, scratch, &mut runs);
+        let mut pending = chunk.iter();
+        for (len, result) in &runs {
+            for (i, p) in pending.by_ref().take(*len).enumerate() {
+                let outcome = match result {
+                    Ok(info) => Ok((
+                        info.base_offset + i as i64,
+                        info.log_append_time.unwrap_or(p.timestamp),
+                    )),
+                    Err(e) => Err(e.clone()),
+                };
+                *p.slot.outcome.lock() = Some(outcome);
+                p.slot.state.store(DONE, Ordering::Release);
+                p.slot.thread.unpark();
+            }
         }
         start = end;
+    }
+}
+
+/// Appends `ins` as one batch compressed with `codec`; a batch of several records that
+/// compression left larger than `max_message_bytes` (incompressible records grow by
+/// the codec's framing) is split in halves, again as needed, as Kafka's producer
+/// splits a batch the broker refused as too large. Pushes each run's length and
+/// outcome, in order; the runs cover `ins`.
+pub(crate) fn append_split(
+    log: &PartitionLog,
+    ins: &[RecordIn<'_>],
+    codec: Codec,
+    scratch: &mut AppendScratch,
+    runs: &mut Vec<(usize, Result<AppendInfo>)>,
+) {
+    match log.append_with(ins, codec.0, codec.1, scratch) {
+        Err(Error::RecordTooLarge { .. }) if ins.len() > 1 && codec.0 != Compression::None => {
+            let (a, b) = ins.split_at(ins.len() / 2);
+            append_split(log, a, codec, scratch, runs);
+            append_split(log, b, codec, scratch, runs);
+        }
+        result => runs.push((ins.len(), result)),
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::config::{CleanupPolicy, TopicConfig};
 use crate::error::{Error, Result};
 use crate::format::TimestampType;
-use crate::storage::{FlushPolicy, io};
+use crate::storage::{FlushPolicy, TopicCompression, io};
 
 const MAGIC_LINE: &str = "brooklet-topic v1";
 
@@ -43,7 +43,7 @@ pub(crate) fn encode(name: &str, c: &TopicConfig) -> String {
     };
     let opt = |v: Option<u128>| v.map_or("-1".to_string(), |v| v.to_string());
     format!(
-        "{MAGIC_LINE}\nname={name}\npartitions={}\nsegment.bytes={}\nsegment.ms={}\nretention.ms={}\nretention.bytes={}\ncleanup.policy={}\nmax.message.bytes={}\nflush={flush}\nmessage.timestamp.type={ts}\nindex.interval.bytes={}\ndelete.retention.ms={}\nmin.cleanable.dirty.ratio={}\nmin.compaction.lag.ms={}\n",
+        "{MAGIC_LINE}\nname={name}\npartitions={}\nsegment.bytes={}\nsegment.ms={}\nretention.ms={}\nretention.bytes={}\ncleanup.policy={}\nmax.message.bytes={}\nflush={flush}\nmessage.timestamp.type={ts}\nindex.interval.bytes={}\ndelete.retention.ms={}\nmin.cleanable.dirty.ratio={}\nmin.compaction.lag.ms={}\ncompression.type={}\n",
         c.partitions,
         c.segment_bytes,
         ms(c.segment_ms),
@@ -55,6 +55,7 @@ pub(crate) fn encode(name: &str, c: &TopicConfig) -> String {
         ms(c.delete_retention_ms),
         c.min_cleanable_dirty_ratio,
         ms(c.min_compaction_lag_ms),
+        c.compression_type.name(),
     )
 }
 
@@ -131,6 +132,11 @@ pub(crate) fn decode(path: &Path, text: &str) -> Result<(String, TopicConfig)> {
                     .map_err(|_| corrupt(at, format!("bad ratio `{v}`")))?
             }
             "min.compaction.lag.ms" => c.min_compaction_lag_ms = Duration::from_millis(num(v)?),
+            // Absent from files written before compression: `producer`, Kafka's default.
+            "compression.type" => {
+                c.compression_type = TopicCompression::from_name(v)
+                    .ok_or_else(|| corrupt(at, format!("unknown compression.type `{v}`")))?
+            }
             // Unknown keys come from a newer version: keep going, as Kafka ignores
             // unknown topic configs it does not need.
             _ => {}
@@ -248,6 +254,16 @@ mod tests {
         let (name, back) = decode(Path::new("x"), &text).unwrap();
         assert_eq!(name, "my.topic-1");
         assert_eq!(back, c);
+        for tc in TopicCompression::ALL {
+            let c = TopicConfig::new(1).compression_type(tc);
+            let text = encode("t", &c);
+            assert!(text.contains(&format!("\ncompression.type={}\n", tc.name())));
+            assert_eq!(decode(Path::new("x"), &text).unwrap().1, c);
+        }
+        // Files written before compression have no such line: Kafka's default.
+        let old = "brooklet-topic v1\nname=t\npartitions=2\n";
+        let c = decode(Path::new("x"), old).unwrap().1;
+        assert_eq!(c.get_compression_type(), TopicCompression::Producer);
     }
 
     #[test]
@@ -258,6 +274,7 @@ mod tests {
             "brooklet-topic v1\nname=x\n",
             "brooklet-topic v1\nname=x\npartitions=abc\n",
             "brooklet-topic v1\nname=x\npartitions=0\n",
+            "brooklet-topic v1\nname=x\npartitions=1\ncompression.type=none\n",
         ] {
             assert!(
                 matches!(decode(Path::new("x"), bad), Err(Error::Corrupt { .. })),

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
-pub(crate) use group_append::{GroupAppender, record_size};
+pub(crate) use group_append::{GroupAppender, append_split, record_size};
 
 use coordinator::Groups;
 use offsets::OffsetStore;

@@ -691,6 +691,11 @@ impl Consumer {
                         }
                         break;
                     }
+                    // A batch that does not decompress: as a damaged record below.
+                    Err(e) if !out.is_empty() => {
+                        self.pending_error = Some(e);
+                        return Ok(out);
+                    }
                     Err(e) => return Err(e),
                 };
                 let mut count = 0;

@@ -407,7 +407,7 @@ impl<'a> Iterator for BatchRecords<'a> {
             return Some(Err(fmt_err(
                 21,
                 format!(
-                    "compressed batches (codec {}) are not supported; produce with compression.type=none",
+                    "the records of a compressed batch (codec {}) are read with `Batch::records_with`, which decompresses them",
                     self.header.compression()
                 ),
             )));

@@ -44,6 +44,12 @@ impl<'a> Batch<'a> {
         })
     }
 
+    /// No records and no records section (an empty batch, as compaction leaves one,
+    /// whatever its codec bits say): there is nothing to decompress.
+    fn is_empty_section(&self) -> bool {
+        self.header().records_count == 0 && self.records_section().is_empty()
+    }
+
     /// The records section as stored: everything after the 61-byte header, compressed
     /// when [`Batch::codec`] is not none.
     pub fn records_section(&self) -> &'a [u8] {
@@ -72,7 +78,7 @@ impl<'a> Batch<'a> {
         'a: 'r,
     {
         let codec = self.codec()?;
-        if codec == Compression::None {
+        if codec == Compression::None || self.is_empty_section() {
             return Ok(self.records());
         }
         scratch.clear();
@@ -88,7 +94,7 @@ impl<'a> Batch<'a> {
     /// As [`Batch::records_with`], and [`Error::Format`] for the first bad record or
     /// for bytes left after the last one.
     pub fn validate_with(&self, scratch: &mut Vec<u8>, max_out: usize) -> Result<()> {
-        if self.codec()? == Compression::None {
+        if self.codec()? == Compression::None || self.is_empty_section() {
             return self.validate();
         }
         let mut it = self.records_with(scratch, max_out)?;
@@ -108,6 +114,97 @@ impl<'a> Batch<'a> {
         }
         Ok(())
     }
+}
+
+impl<'a> Batch<'a> {
+    /// Appends this batch's records section, decompressed (at most `max_out` bytes),
+    /// to `out`, which may already hold other batches' records: a reader that keeps
+    /// several batches' records in one buffer reads them with [`Batch::records_in`].
+    /// An uncompressed batch appends its records section as it is.
+    ///
+    /// # Errors
+    /// As [`Batch::records_with`]; on error `out` is as it was.
+    pub fn decompress_into(&self, max_out: usize, out: &mut Vec<u8>) -> Result<()> {
+        let codec = self.codec()?;
+        if self.is_empty_section() {
+            return Ok(());
+        }
+        let start = out.len();
+        decompress(codec, self.records_section(), max_out, out).map_err(|e| {
+            out.truncate(start);
+            in_batch(e)
+        })
+    }
+
+    /// The records of this batch read from `records`: its records section as
+    /// [`Batch::decompress_into`] wrote it. For an uncompressed batch `records` is
+    /// ignored and the records borrow from the batch, as with [`Batch::records`].
+    pub fn records_in<'r>(&self, records: &'r [u8]) -> BatchRecords<'r>
+    where
+        'a: 'r,
+    {
+        if self.header().compression() == 0 {
+            return self.records();
+        }
+        BatchRecords::decompressed(*self.header(), records)
+    }
+
+    /// What a log checks of a stored batch without decompressing it (recovery): the
+    /// records of an uncompressed batch as [`Batch::validate`] does; of a compressed
+    /// one, that its codec is known. Its CRC, checked by [`Batch::parse`], covers the
+    /// compressed bytes; its records are checked when they are read.
+    ///
+    /// # Errors
+    /// [`Error::Format`] as [`Batch::validate`] and [`Batch::codec`].
+    pub fn check_stored(&self) -> Result<()> {
+        if self.codec()? == Compression::None {
+            self.validate()
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Appends to `out` the batch `batch` with its records recompressed with `codec` at
+/// `level` (decompress, check every record, compress: what Kafka's broker does when a
+/// topic's `compression.type` differs from the producer's), and returns its length.
+/// The header is kept except for `batchLength`, the codec bits and the CRC.
+/// `scratch` holds the decompressed records and the uncompressed batch on the way.
+///
+/// # Errors
+/// As [`Batch::validate_with`] (damaged or too large, at most `max_out` decompressed
+/// bytes) and [`compress_batch`].
+pub fn recompress_batch(
+    batch: &Batch<'_>,
+    codec: Compression,
+    level: Option<i32>,
+    max_out: usize,
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Result<usize> {
+    batch.validate_with(scratch, max_out)?;
+    if batch.header().compression() == 0 {
+        // validate_with left scratch alone: the records are the batch's own.
+        scratch.clear();
+        scratch.extend_from_slice(batch.records_section());
+    }
+    let records_len = scratch.len();
+    let Ok(batch_length) = i32::try_from(HEADER_LEN - LOG_OVERHEAD + records_len) else {
+        return Err(Error::InvalidArgument(format!(
+            "a batch of {records_len} decompressed bytes exceeds 2 GiB"
+        )));
+    };
+    // The uncompressed batch: header, then the records, after them in scratch.
+    scratch.extend_from_slice(&batch.as_bytes()[..HEADER_LEN]);
+    scratch.copy_within(..records_len, HEADER_LEN);
+    scratch[..HEADER_LEN].copy_from_slice(&batch.as_bytes()[..HEADER_LEN]);
+    let b = &mut scratch[..];
+    b[BATCH_LENGTH_AT..BATCH_LENGTH_AT + 4].copy_from_slice(&batch_length.to_be_bytes());
+    let attributes = i16::from_be_bytes([b[ATTRIBUTES_AT], b[ATTRIBUTES_AT + 1]]) & !0x07;
+    b[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
+    let crc = crc32c(&b[ATTRIBUTES_AT..]);
+    b[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+    compress_batch(scratch, codec, level, out)
 }
 
 /// Appends to `out` the batch `batch` (an uncompressed, CRC-valid batch: what

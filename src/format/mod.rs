@@ -24,6 +24,8 @@ pub use batch::{
     encode_batch_with_offsets, encoded_batch_len, encoded_batch_len_with_offsets,
 };
 #[cfg(feature = "internals")]
-pub use compressed_batch::{compress_batch, encode_batch_compressed};
+pub use compressed_batch::compress_batch;
+pub use compressed_batch::{encode_batch_compressed, recompress_batch};
+pub use compression::Compression;
 #[cfg(feature = "internals")]
-pub use compression::{Compression, compress, decompress};
+pub use compression::{compress, decompress};

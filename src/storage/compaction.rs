@@ -31,8 +31,10 @@ use super::recovery::{RecoveryReport, build_indexes};
 use super::segment::{self, Segment, file_name};
 use crate::error::{Error, Result};
 use crate::format::batch::{HEADER_LEN, LOG_OVERHEAD, MAGIC, seal_crc, write_header};
+use crate::format::compressed_batch::compress_batch;
 use crate::format::{
-    Batch, BatchHeader, RecordIn, encode_batch_with_offsets, encoded_batch_len_with_offsets,
+    Batch, BatchHeader, Compression, RecordIn, encode_batch_with_offsets,
+    encoded_batch_len_with_offsets,
 };
 
 /// Test hook (feature `fault-injection`): when set to N (1-5), the process aborts at
@@ -165,16 +167,21 @@ fn apply(dir: &Path, groups: &[Vec<i64>]) -> Result<()> {
 }
 
 /// Kept records of one segment, re-encoded; returns (bytes, records removed).
+/// A compressed batch is rewritten with its own codec (at the codec's default level),
+/// as Kafka's cleaner does; one that keeps every record is copied as it is.
 fn clean_segment(
     seg: &Segment,
     latest: &HashMap<Vec<u8>, i64>,
     tombstone_horizon: i64,
+    max_decompressed: usize,
 ) -> Result<(Vec<u8>, u64)> {
     let bytes = seg.log.bytes();
     let mut out = Vec::with_capacity(bytes.len() / 2);
     let mut removed = 0u64;
     let mut pos = 0;
+    let (mut scratch, mut plain) = (Vec::new(), Vec::new());
     while pos < bytes.len() {
+        let batch_at = pos;
         let batch = Batch::parse(&bytes[pos..])
             .map_err(|e| Error::corrupt(&seg.log_path, pos as u64, e.to_string()))?;
         let h = *batch.header();
@@ -182,9 +189,14 @@ fn clean_segment(
         if h.is_control() {
             continue;
         }
+        let corrupt = |e: Error| Error::corrupt(&seg.log_path, batch_at as u64, e.to_string());
+        let codec = batch.codec().map_err(corrupt)?;
         let mut keep = Vec::new();
         let mut deltas = Vec::new();
-        for r in batch.records() {
+        let records = batch
+            .records_with(&mut scratch, max_decompressed)
+            .map_err(corrupt)?;
+        for r in records {
             let r = r.map_err(|e| Error::corrupt(&seg.log_path, pos as u64, e.to_string()))?;
             let latest_of_key = r.key().is_none_or(|k| latest.get(k) == Some(&r.offset()));
             let expired_tombstone = r.value().is_none() && r.timestamp() < tombstone_horizon;
@@ -203,6 +215,10 @@ fn clean_segment(
                 // retains empty batches).
                 out.extend_from_slice(&empty_batch(&h)?);
             }
+            continue;
+        }
+        if codec != Compression::None && keep.len() == h.records_count as usize {
+            out.extend_from_slice(batch.as_bytes());
             continue;
         }
         let headers: Vec<Vec<crate::format::Header>> = keep
@@ -226,12 +242,19 @@ fn clean_segment(
                 headers: hs,
             })
             .collect();
-        let start = out.len();
-        out.resize(start + encoded_batch_len_with_offsets(&ins, &deltas), 0);
+        // Compressed: encoded uncompressed in `plain` first, then compressed into `out`.
+        let dst = if codec == Compression::None {
+            &mut out
+        } else {
+            plain.clear();
+            &mut plain
+        };
+        let start = dst.len();
+        dst.resize(start + encoded_batch_len_with_offsets(&ins, &deltas), 0);
         let max_ts = (h.timestamp_type() == crate::format::TimestampType::LogAppendTime)
             .then_some(h.max_timestamp);
         encode_batch_with_offsets(
-            &mut out[start..],
+            &mut dst[start..],
             h.base_offset,
             h.timestamp_type(),
             &ins,
@@ -239,6 +262,9 @@ fn clean_segment(
             h.last_offset_delta,
             max_ts,
         )?;
+        if codec != Compression::None {
+            compress_batch(&plain, codec, None, &mut out)?;
+        }
     }
     Ok((out, removed))
 }
@@ -250,6 +276,7 @@ fn empty_batch(h: &BatchHeader) -> Result<[u8; HEADER_LEN]> {
         magic: MAGIC,
         crc: 0,
         records_count: 0,
+        // The codec bits stay: readers see no records section and decompress nothing.
         ..*h
     };
     let mut b = [0u8; HEADER_LEN];
@@ -303,15 +330,20 @@ pub(crate) fn compact(
         return Ok(report);
     }
     // The latest offset of every key, over the whole log.
+    let max_decompressed = log.config().max_decompressed_bytes();
     let mut latest: HashMap<Vec<u8>, i64> = HashMap::new();
+    let mut scratch = Vec::new();
     for s in segs.iter() {
         let bytes = s.log.bytes();
         let mut pos = 0;
         while pos < bytes.len() {
             let batch = Batch::parse(&bytes[pos..])
                 .map_err(|e| Error::corrupt(&s.log_path, pos as u64, e.to_string()))?;
+            let records = batch
+                .records_with(&mut scratch, max_decompressed)
+                .map_err(|e| Error::corrupt(&s.log_path, pos as u64, e.to_string()))?;
             pos += batch.as_bytes().len();
-            for r in batch.records() {
+            for r in records {
                 let r = r.map_err(|e| Error::corrupt(&s.log_path, pos as u64, e.to_string()))?;
                 if let Some(key) = r.key() {
                     match latest.get_mut(key) {
@@ -330,7 +362,7 @@ pub(crate) fn compact(
     // Clean each segment, grouping consecutive results up to segment_bytes.
     let mut groups: Vec<(Vec<i64>, Vec<u8>)> = Vec::new();
     for s in cleanable {
-        let (bytes, removed) = clean_segment(s, &latest, tombstone_horizon)?;
+        let (bytes, removed) = clean_segment(s, &latest, tombstone_horizon, max_decompressed)?;
         report.records_removed += removed;
         report.bytes_before += s.size() as u64;
         report.bytes_after += bytes.len() as u64;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::format::TimestampType;
+use crate::format::{Compression, TimestampType};
 
 /// When appended records are forced to stable storage.
 ///
@@ -23,6 +23,81 @@ pub enum FlushPolicy {
     /// (group commit).
     EveryAppend,
 }
+
+/// A topic's `compression.type`: how its log stores the batches producers send.
+///
+/// Kafka's meaning: [`Producer`](Self::Producer) keeps each batch as the producer
+/// compressed it; any other value makes the log store every batch with that codec,
+/// recompressing (decompress, then compress) batches that came with another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TopicCompression {
+    /// `producer` (Kafka's default): the batch as the producer sent it.
+    #[default]
+    Producer,
+    /// `uncompressed`: every batch stored uncompressed.
+    Uncompressed,
+    /// `gzip`.
+    Gzip,
+    /// `snappy`.
+    Snappy,
+    /// `lz4`.
+    Lz4,
+    /// `zstd`.
+    Zstd,
+}
+
+impl TopicCompression {
+    /// Every value, in Kafka's order.
+    pub const ALL: [TopicCompression; 6] = [
+        TopicCompression::Producer,
+        TopicCompression::Uncompressed,
+        TopicCompression::Gzip,
+        TopicCompression::Snappy,
+        TopicCompression::Lz4,
+        TopicCompression::Zstd,
+    ];
+
+    /// The codec every batch is stored with; `None` for [`Producer`](Self::Producer)
+    /// (the producer's choice), `Some(Compression::None)` for
+    /// [`Uncompressed`](Self::Uncompressed).
+    pub fn codec(self) -> Option<Compression> {
+        match self {
+            TopicCompression::Producer => None,
+            TopicCompression::Uncompressed => Some(Compression::None),
+            TopicCompression::Gzip => Some(Compression::Gzip),
+            TopicCompression::Snappy => Some(Compression::Snappy),
+            TopicCompression::Lz4 => Some(Compression::Lz4),
+            TopicCompression::Zstd => Some(Compression::Zstd),
+        }
+    }
+
+    /// Kafka's value: `producer`, `uncompressed`, `gzip`, `snappy`, `lz4` or `zstd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TopicCompression::Producer => "producer",
+            TopicCompression::Uncompressed => "uncompressed",
+            TopicCompression::Gzip => "gzip",
+            TopicCompression::Snappy => "snappy",
+            TopicCompression::Lz4 => "lz4",
+            TopicCompression::Zstd => "zstd",
+        }
+    }
+
+    /// The value named `name` (Kafka's spelling, lower case); `None` for others.
+    pub fn from_name(name: &str) -> Option<TopicCompression> {
+        TopicCompression::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+impl std::fmt::Display for TopicCompression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The least a log lets one batch's records decompress to: 64 MiB. See
+/// [`LogConfig::max_decompressed_bytes`].
+pub const MIN_DECOMPRESSED_BYTES: usize = 64 << 20;
 
 /// Settings of one partition log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +123,8 @@ pub struct LogConfig {
     /// Fault pages of the active segment in ahead of the writer, on the background
     /// thread, so that appends do not pay first-touch page faults. Default: on.
     pub prefault: bool,
+    /// Kafka's `compression.type`. Default: [`TopicCompression::Producer`].
+    pub compression: TopicCompression,
 }
 
 impl Default for LogConfig {
@@ -61,11 +138,22 @@ impl Default for LogConfig {
             timestamp_type: TimestampType::CreateTime,
             max_message_bytes: 1_048_588,
             prefault: true,
+            compression: TopicCompression::Producer,
         }
     }
 }
 
 impl LogConfig {
+    /// The most bytes one batch's records may decompress to in this log: its
+    /// `max_message_bytes`, and never less than [`MIN_DECOMPRESSED_BYTES`] (64 MiB).
+    /// An append whose records would decompress to more is refused
+    /// ([`Error::RecordTooLarge`](crate::Error::RecordTooLarge)); a stored batch that
+    /// does (a decompression bomb, or damage) is `Corrupt` when read, without
+    /// allocating more than this.
+    pub fn max_decompressed_bytes(&self) -> usize {
+        (self.max_message_bytes as usize).max(MIN_DECOMPRESSED_BYTES)
+    }
+
     /// Checks the values that would make a log unusable.
     pub(crate) fn validate(&self) -> crate::Result<()> {
         let bad = |setting: &'static str, m: &str| {

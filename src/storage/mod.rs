@@ -8,6 +8,10 @@
 //! partition a live `Broker` holds and overwrite acknowledged records. Applications
 //! use the API at the crate root.
 
+// Items only the `internals` users (tests, benches, fuzz) call, or the wire listener
+// will: unused in an application build.
+#![cfg_attr(not(feature = "internals"), allow(unused_imports, dead_code))]
+
 mod append;
 mod background;
 mod checkpoint;
@@ -30,15 +34,15 @@ mod repair;
 mod retention;
 mod segment;
 
+pub use append::AppendScratch;
 pub use background::Background;
 pub(crate) use clock::now_ms;
 pub use compaction::CompactionConfig;
-pub use config::{FlushPolicy, LogConfig};
+pub use config::{FlushPolicy, LogConfig, MIN_DECOMPRESSED_BYTES, TopicCompression};
 pub use partition::PartitionLog;
 pub use read::FetchedBatches;
 
 // Named only by `internals` users: the crate itself never spells these types.
-#[cfg(feature = "internals")]
 pub use append::AppendInfo;
 #[cfg(feature = "internals")]
 pub use compaction::CompactionReport;

@@ -20,11 +20,18 @@ impl PartitionLog {
     /// result borrows the mapping (zero-copy) and keeps its segment alive even if
     /// retention deletes the file meanwhile.
     ///
+    /// Compressed batches are decompressed here, once per read, into one buffer the
+    /// result owns and its records borrow from (each batch at most
+    /// [`LogConfig::max_decompressed_bytes`](super::LogConfig::max_decompressed_bytes));
+    /// the read stops before a compressed batch once `max_bytes` were decompressed,
+    /// and before a later one that does not decompress (the next read reports it).
+    ///
     /// Reading at the log end returns an empty result.
     ///
     /// # Errors
     /// [`Error::OffsetOutOfRange`] outside `[log_start, log_end]`; [`Error::Corrupt`]
-    /// when a batch header on the way is damaged.
+    /// when a batch header on the way is damaged, or the first batch is compressed and
+    /// does not decompress (damaged, or a decompression bomb).
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<FetchedBatches> {
         let inner = &*self.inner;
         let start = inner.log_start.load(Ordering::Acquire);
@@ -54,6 +61,7 @@ impl PartitionLog {
             let mut stop = pos;
             let mut next = offset;
             let mut prev_last = None;
+            let mut decoded: Option<Decoded> = None;
             while stop < bytes.len() && (stop == pos || stop - pos < max_bytes) {
                 let h = seg.header_at(bytes, stop)?;
                 seg.check_order(stop, &h, prev_last)?;
@@ -99,16 +107,26 @@ impl PartitionLog {
                 if stop > pos && stop + h.total_len() - pos > max_bytes {
                     break;
                 }
+                if h.compression() != 0 && !h.is_control() {
+                    let d = decoded.get_or_insert_with(Decoded::default);
+                    if stop > pos && d.buf.len() >= max_bytes {
+                        break;
+                    }
+                    let limit = inner.config.max_decompressed_bytes();
+                    match d.push(&bytes[stop..], stop - pos, limit) {
+                        Ok(()) => {}
+                        Err(e) if stop == pos => {
+                            return Err(Error::corrupt(&seg.log_path, stop as u64, e.to_string()));
+                        }
+                        Err(_) => break,
+                    }
+                }
                 stop += h.total_len();
                 next = h.next_offset();
             }
-            return Ok(FetchedBatches::new(
-                Arc::clone(seg),
-                pos,
-                stop,
-                offset,
-                next,
-            ));
+            let mut fetched = FetchedBatches::new(Arc::clone(seg), pos, stop, offset, next);
+            fetched.decoded = decoded.map(Arc::new);
+            return Ok(fetched);
         }
         Ok(FetchedBatches::empty(offset))
     }
@@ -122,6 +140,8 @@ impl PartitionLog {
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
         let start = self.log_start_offset();
         let end = self.log_end_offset();
+        let limit = self.inner.config.max_decompressed_bytes();
+        let mut scratch = Vec::new();
         for seg in self.segments().iter() {
             if seg.max_timestamp() < timestamp {
                 continue;
@@ -151,7 +171,10 @@ impl PartitionLog {
                 if h.max_timestamp >= timestamp && !h.is_control() && h.last_offset() >= start {
                     let batch = Batch::parse(&bytes[pos..])
                         .map_err(|e| Error::corrupt(&seg.log_path, pos as u64, e.to_string()))?;
-                    for r in batch.records() {
+                    let records = batch
+                        .records_with(&mut scratch, limit)
+                        .map_err(|e| Error::corrupt(&seg.log_path, pos as u64, e.to_string()))?;
+                    for r in records {
                         let r = r.map_err(|e| {
                             Error::corrupt(&seg.log_path, pos as u64, e.to_string())
                         })?;
@@ -208,6 +231,8 @@ impl PartitionLog {
 #[derive(Debug, Clone)]
 pub struct FetchedBatches {
     seg: Option<Arc<Segment>>,
+    /// The records of the compressed batches, decompressed by the read.
+    decoded: Option<Arc<Decoded>>,
     start: usize,
     end: usize,
     from_offset: i64,
@@ -218,6 +243,7 @@ impl FetchedBatches {
     pub(crate) fn empty(offset: i64) -> Self {
         FetchedBatches {
             seg: None,
+            decoded: None,
             start: 0,
             end: 0,
             from_offset: offset,
@@ -234,6 +260,7 @@ impl FetchedBatches {
     ) -> Self {
         FetchedBatches {
             seg: Some(seg),
+            decoded: None,
             start,
             end,
             from_offset,
@@ -286,6 +313,35 @@ impl FetchedBatches {
             from: self.from_offset,
         }
     }
+
+    /// The records of the compressed batch at `pos` (in [`Self::bytes`]), as the read
+    /// decompressed them.
+    fn decoded_records(&self, pos: usize) -> Option<&[u8]> {
+        let d = self.decoded.as_deref()?;
+        let i = d.spans.binary_search_by_key(&pos, |s| s.0).ok()?;
+        let (_, from, to) = d.spans[i];
+        d.buf.get(from..to)
+    }
+}
+
+/// The decompressed records of a read's compressed batches, one after the other.
+#[derive(Debug, Default)]
+struct Decoded {
+    buf: Vec<u8>,
+    /// (batch position in the fetched bytes, its records in `buf`), by position.
+    spans: Vec<(usize, usize, usize)>,
+}
+
+impl Decoded {
+    /// Decompresses the batch at the start of `bytes` (CRC checked first), which sits
+    /// at `pos` in the fetched bytes.
+    fn push(&mut self, bytes: &[u8], pos: usize, limit: usize) -> Result<()> {
+        let batch = Batch::parse(bytes)?;
+        let from = self.buf.len();
+        batch.decompress_into(limit, &mut self.buf)?;
+        self.spans.push((pos, from, self.buf.len()));
+        Ok(())
+    }
 }
 
 /// Iterator over [`FetchedBatches::records`].
@@ -322,7 +378,22 @@ impl<'a> Iterator for FetchedRecords<'a> {
                 // By header: control batches carry no user records, and batches that end
                 // before the requested offset hold none the caller wants.
                 Ok(b) if b.header().is_control() || b.header().last_offset() < self.from => {}
-                Ok(b) => self.current = Some(b.records()),
+                Ok(b) if b.header().compression() == 0 => self.current = Some(b.records()),
+                Ok(b) => {
+                    let fetched = self.batches.fetched;
+                    let at = self.batches.pos - b.as_bytes().len();
+                    match fetched.decoded_records(at) {
+                        Some(records) => self.current = Some(b.records_in(records)),
+                        None => {
+                            let seg = fetched.seg.as_ref()?;
+                            return Some(Err(Error::corrupt(
+                                &seg.log_path,
+                                (fetched.start + at) as u64,
+                                "a compressed batch the read did not decompress".to_string(),
+                            )));
+                        }
+                    }
+                }
             }
         }
     }

@@ -175,7 +175,7 @@ fn batch_ok(bytes: &[u8], pos: usize, deep: bool) -> Option<crate::format::Batch
     let b = bytes.get(pos..)?;
     if deep {
         let batch = Batch::parse(b).ok()?;
-        batch.validate().ok()?;
+        batch.check_stored().ok()?;
         Some(*batch.header())
     } else {
         let h = peek_header(bytes, pos)?;
@@ -601,7 +601,7 @@ pub(crate) fn build_indexes(
         }
         let parsed = if validate {
             Batch::parse(&bytes[pos..])
-                .and_then(|b| b.validate().map(|_| *b.header()))
+                .and_then(|b| b.check_stored().map(|_| *b.header()))
                 .map_err(|e| e.to_string())
         } else {
             // A segment fsynced whole: headers only, so a batch damaged since (bit rot)

@@ -418,19 +418,77 @@ impl ActiveSegment {
         cfg: &LogConfig,
         bg: &Background,
     ) -> Result<Option<Appended>> {
-        let pos = self.log_w.region().committed();
         let base_offset = self.seg.next_offset.load(Ordering::Relaxed);
-        let want_index = self.bytes_since_index > self.index_interval;
-        if want_index && self.index_w.tail_mut(OFFSET_ENTRY).is_none() {
-            return Ok(None); // index full: roll, as Kafka does
-        }
-        let Some(dst) = self.log_w.tail_mut(len) else {
+        let Some((pos, dst)) = self.reserve(len) else {
             return Ok(None);
         };
         encode_batch_sized(dst, base_offset, ts_type, records, len)?;
-        let next_offset = base_offset + records.len() as i64;
-        let last_offset = next_offset - 1;
         let batch_max_ts = records.iter().map(|r| r.timestamp).max().unwrap_or(-1);
+        let next_offset = base_offset + records.len() as i64;
+        Ok(Some(self.commit(
+            pos,
+            len,
+            next_offset,
+            batch_max_ts,
+            cfg,
+            bg,
+        )))
+    }
+
+    /// Appends `batch`, one whole encoded batch (compressed or not; its base offset is
+    /// ignored), with offsets from the segment's next offset: its bytes are copied and
+    /// the base offset, outside the CRC, written. Returns `Ok(None)` when it does not
+    /// fit (the caller rolls).
+    pub(crate) fn append_encoded(
+        &mut self,
+        batch: &[u8],
+        cfg: &LogConfig,
+        bg: &Background,
+    ) -> Result<Option<Appended>> {
+        let h = BatchHeader::parse(batch)?;
+        let len = h.total_len();
+        let base_offset = self.seg.next_offset.load(Ordering::Relaxed);
+        let Some((pos, dst)) = self.reserve(len) else {
+            return Ok(None);
+        };
+        dst[..len].copy_from_slice(&batch[..len]);
+        dst[..8].copy_from_slice(&base_offset.to_be_bytes());
+        let next_offset = base_offset + i64::from(h.last_offset_delta) + 1;
+        Ok(Some(self.commit(
+            pos,
+            len,
+            next_offset,
+            h.max_timestamp,
+            cfg,
+            bg,
+        )))
+    }
+
+    /// The position and unpublished room for a batch of `len` bytes; `None` when the
+    /// batch or its index entry does not fit (the caller rolls).
+    fn reserve(&mut self, len: usize) -> Option<(usize, &mut [u8])> {
+        let pos = self.log_w.region().committed();
+        let want_index = self.bytes_since_index > self.index_interval;
+        if want_index && self.index_w.tail_mut(OFFSET_ENTRY).is_none() {
+            return None; // index full: roll, as Kafka does
+        }
+        self.log_w.tail_mut(len).map(|dst| (pos, dst))
+    }
+
+    /// Publishes the batch of `len` bytes written at `pos` (after [`Self::reserve`]):
+    /// index entries, the segment's largest timestamp and next offset.
+    fn commit(
+        &mut self,
+        pos: usize,
+        len: usize,
+        next_offset: i64,
+        batch_max_ts: i64,
+        cfg: &LogConfig,
+        bg: &Background,
+    ) -> Appended {
+        let base_offset = self.seg.next_offset.load(Ordering::Relaxed);
+        let want_index = self.bytes_since_index > self.index_interval;
+        let last_offset = next_offset - 1;
         if batch_max_ts > self.max_ts {
             self.max_ts = batch_max_ts;
             self.offset_of_max_ts = last_offset;
@@ -454,10 +512,10 @@ impl ActiveSegment {
         if cfg.prefault {
             self.prefault(bg);
         }
-        Ok(Some(Appended {
+        Appended {
             base_offset,
             next_offset,
-        }))
+        }
     }
 
     fn push_time_entry_if_newer(&mut self) {
