@@ -35,24 +35,25 @@ pub const MAGIC: i8 = 2;
 const CRC_START: usize = at::ATTRIBUTES;
 
 /// Byte positions of the header fields (the table above); [`BatchHeader::parse`] reads
-/// them and [`write_header`] writes them, nothing else names them.
-mod at {
-    pub(super) const BASE_OFFSET: usize = 0;
-    pub(super) const BATCH_LENGTH: usize = 8;
-    pub(super) const PARTITION_LEADER_EPOCH: usize = 12;
-    pub(super) const MAGIC: usize = 16;
-    pub(super) const CRC: usize = 17;
-    pub(super) const ATTRIBUTES: usize = 21;
-    pub(super) const LAST_OFFSET_DELTA: usize = 23;
-    pub(super) const BASE_TIMESTAMP: usize = 27;
-    pub(super) const MAX_TIMESTAMP: usize = 35;
-    pub(super) const PRODUCER_ID: usize = 43;
-    pub(super) const PRODUCER_EPOCH: usize = 51;
-    pub(super) const BASE_SEQUENCE: usize = 53;
-    pub(super) const RECORDS_COUNT: usize = 57;
+/// them and [`write_header`] writes them; `compressed_batch` rewrites the attributes
+/// and the CRC in place through them.
+pub(super) mod at {
+    pub(crate) const BASE_OFFSET: usize = 0;
+    pub(crate) const BATCH_LENGTH: usize = 8;
+    pub(crate) const PARTITION_LEADER_EPOCH: usize = 12;
+    pub(crate) const MAGIC: usize = 16;
+    pub(crate) const CRC: usize = 17;
+    pub(crate) const ATTRIBUTES: usize = 21;
+    pub(crate) const LAST_OFFSET_DELTA: usize = 23;
+    pub(crate) const BASE_TIMESTAMP: usize = 27;
+    pub(crate) const MAX_TIMESTAMP: usize = 35;
+    pub(crate) const PRODUCER_ID: usize = 43;
+    pub(crate) const PRODUCER_EPOCH: usize = 51;
+    pub(crate) const BASE_SEQUENCE: usize = 53;
+    pub(crate) const RECORDS_COUNT: usize = 57;
 }
 const ATTR_COMPRESSION_MASK: i16 = 0x07;
-const ATTR_TIMESTAMP_TYPE: i16 = 0x08;
+pub(crate) const ATTR_TIMESTAMP_TYPE: i16 = 0x08;
 // Read only by `is_transactional`, which only `internals` users call.
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]
 const ATTR_TRANSACTIONAL: i16 = 0x10;

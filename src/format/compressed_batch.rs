@@ -25,11 +25,11 @@ use super::compression::{Compression, compress, decompress};
 use super::crc::crc32c;
 use crate::error::{Error, Result};
 
-/// Where the fields this module rewrites sit in the batch header.
-const BATCH_LENGTH_AT: usize = 8;
-const CRC_AT: usize = 17;
-/// The CRC covers the batch from the attributes to its end.
-const ATTRIBUTES_AT: usize = 21;
+// Where the fields this module rewrites sit in the batch header (the codec's own table;
+// the CRC covers the batch from the attributes to its end).
+use super::batch::at::{
+    ATTRIBUTES as ATTRIBUTES_AT, BATCH_LENGTH as BATCH_LENGTH_AT, CRC as CRC_AT,
+};
 
 impl<'a> Batch<'a> {
     /// The batch's codec (attributes bits 0-2).

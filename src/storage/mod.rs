@@ -8,10 +8,6 @@
 //! partition a live `Broker` holds and overwrite acknowledged records. Applications
 //! use the API at the crate root.
 
-// Items only the `internals` users (tests, benches, fuzz) call, or the wire listener
-// will: unused in an application build.
-#![cfg_attr(not(feature = "internals"), allow(unused_imports, dead_code))]
-
 mod append;
 mod background;
 mod checkpoint;
@@ -38,7 +34,9 @@ pub use append::AppendScratch;
 pub use background::Background;
 pub(crate) use clock::now_ms;
 pub use compaction::CompactionConfig;
-pub use config::{FlushPolicy, LogConfig, MIN_DECOMPRESSED_BYTES, TopicCompression};
+#[cfg(feature = "internals")]
+pub use config::MIN_DECOMPRESSED_BYTES;
+pub use config::{FlushPolicy, LogConfig, TopicCompression};
 pub use partition::PartitionLog;
 pub use read::FetchedBatches;
 
